@@ -1,0 +1,42 @@
+"""Signing in and out of the staff web UI."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_user, logout_user
+
+from mailer.auth import service
+from mailer.auth.forms import ActionForm, LoginForm
+from mailer.auth.policy import current_staff, safe_next_path
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Show the sign-in form, and sign in."""
+    next_path = safe_next_path(request.args.get("next")) or url_for("web.dashboard")
+    if current_staff() is not None:
+        return redirect(next_path)
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data or "", form.password.data or "")
+        if user is not None:
+            login_user(user)
+            return redirect(next_path)
+        form.password.errors.append("The email or password is not right.")
+    status = 200 if not form.is_submitted() else 422
+    return render_template("web/auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    """Sign out and end this session (CSRF-protected: a link cannot sign anyone out)."""
+    form = ActionForm()
+    user = current_staff()
+    if form.validate_on_submit() and user is not None:
+        service.end_all_sessions(user)
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

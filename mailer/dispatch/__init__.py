@@ -1,0 +1,1 @@
+"""The one sending pipeline: audience, batches, transports."""
