@@ -84,6 +84,7 @@ def _register_blueprints(app: Flask) -> None:
 
     from mailer.auth import account, api, users, views
     from mailer.outbox import views as outbox_views
+    from mailer.web import api as web_api
     from mailer.web import health
     from mailer.web import views as web_views
 
@@ -92,6 +93,6 @@ def _register_blueprints(app: Flask) -> None:
     # The REST API authenticates with bearer tokens only, never with the session cookie, so a
     # forged cross-site request carries no credentials: CSRF tokens do not apply there.
     csrf: CSRFProtect = app.extensions["csrf"]
-    for blueprint in (api.bp,):
+    for blueprint in (api.bp, web_api.bp):
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)

@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 from mailer.auth.models import Role
 from mailer.auth.service import MIN_PASSWORD_LENGTH
 
-ROLE_CHOICES = [(role.value, role.value.capitalize()) for role in Role]
+ROLE_CHOICES = [role.value for role in Role]
 
 
 class LoginForm(FlaskForm):

@@ -353,31 +353,34 @@ class SmtpTransport(_ClosingContext):
         """Connect, read the greeting, EHLO, STARTTLS and EHLO again, AUTH."""
         hostname = self.local_hostname or _default_local_hostname()
         log.debug("connecting to %s (%s)", self._where(), self.security)
-        conn: smtplib.SMTP
-        if self.security == "tls":
-            conn = smtplib.SMTP_SSL(
-                local_hostname=hostname, timeout=self.timeout, context=self._tls_context()
-            )
-        else:
-            conn = smtplib.SMTP(local_hostname=hostname, timeout=self.timeout)
+        conn: smtplib.SMTP | None = None
         try:
-            code, greeting = conn.connect(self.host, self.port)
-            text = greeting.decode("utf-8", "replace")
-            if code != 220:
-                # 421 or 5xx at the door: the server will not talk to us at all now.
-                if code == 421 or 500 <= code < 600:
-                    raise SenderRejected(code, text)
-                raise TemporaryFailure(code, text)
+            # Host and port go to the constructor: SMTP_SSL only checks the certificate
+            # against the name given there.
+            if self.security == "tls":
+                conn = smtplib.SMTP_SSL(self.host, self.port, local_hostname=hostname,
+                                        timeout=self.timeout, context=self._tls_context())
+            else:
+                conn = smtplib.SMTP(self.host, self.port, local_hostname=hostname,
+                                    timeout=self.timeout)
             self._hello(conn)
             if self.security == "starttls":
                 self._starttls(conn)
             if self.username is not None and self._password is not None:
                 self._authenticate(conn, self.username, self._password)
+        except smtplib.SMTPConnectError as exc:
+            # A greeting other than 220. 421 or 5xx at the door: it will not talk to us now.
+            code, text = exc.smtp_code, _text(exc.smtp_error)
+            if code == 421 or 500 <= code < 600:
+                raise SenderRejected(code, text) from exc
+            raise TemporaryFailure(code, text) from exc
         except TransportError:
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise
         except smtplib.SMTPServerDisconnected as exc:
-            conn.close()
+            if conn is not None:
+                conn.close()
             cause = exc.__context__ if isinstance(exc.__context__, ssl.SSLError) else None
             if cause is not None:
                 raise self._tls_error(cause) from exc
@@ -385,13 +388,16 @@ class SmtpTransport(_ClosingContext):
                 None, f"{self._where()} closed the connection while opening the session: {exc}"
             ) from exc
         except smtplib.SMTPResponseException as exc:
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise TemporaryFailure(exc.smtp_code, _text(exc.smtp_error)) from exc
         except ssl.SSLError as exc:
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise self._tls_error(exc) from exc
         except OSError as exc:  # refused, reset, unreachable, DNS, timed out
-            conn.close()
+            if conn is not None:
+                conn.close()
             raise TemporaryFailure(None, f"cannot connect to {self._where()}: {exc}") from exc
         log.debug("connected to %s; extensions: %s", self._where(),
                   " ".join(sorted(conn.esmtp_features)))
