@@ -11,6 +11,7 @@ import itertools
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from mailer import create_app
 from tests.support.services import *  # noqa: F403
-from tests.support.services import PostgresCluster
-from tests.support.smtp import smtp_sink, tls_smtp_sink  # noqa: F401
+from tests.support.processes import BIN, ServiceProcess, running
+from tests.support.services import PostgresCluster, RedisServer
+from tests.support.smtp import SmtpSink, smtp_sink, tls_smtp_sink  # noqa: F401
 
 DATABASES = ["sqlite", "postgres"]
 _database_numbers = itertools.count(1)
@@ -164,3 +166,58 @@ def staff(app: Flask) -> dict[str, dict[str, Any]]:
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header for an API token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Stack:
+    """An app plus the environment a separate worker process needs to share its parts."""
+
+    kind: str  # "embedded" (SQLite, filesystem broker) or "production" (PostgreSQL, Redis)
+    app: Flask
+    env: dict[str, str]
+
+
+@pytest.fixture(params=["embedded", "production"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path, smtp_sink: SmtpSink) -> Iterator[Stack]:
+    """The app on one of the two real configurations, sending to the SMTP sink."""
+    env = {
+        "MAILER_ENV": "testing",
+        "MAILER_INSTANCE": str(tmp_path / "instance"),
+        "MAILER_SMTP_URL": smtp_sink.url,
+        "MAILER_FROM": "Press Office <press@example.org>",
+        "MAILER_PUBLIC_URL": "http://127.0.0.1:5000",
+        "MAILER_LOG_LEVEL": "INFO",
+    }
+    database_name = None
+    if request.param == "embedded":
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, tmp_path / "mailer.db")
+        env["MAILER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'mailer.db'}"
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres")
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        redis.flushall()
+        database_name = f"test_{next(_database_numbers)}"
+        env["MAILER_DATABASE_URL"] = cluster.create_database(
+            database_name, template=request.getfixturevalue("postgres_template"))
+        env["MAILER_BROKER_URL"] = redis.url
+    app = create_app({**env, "TESTING": True})
+    yield Stack(request.param, app, env)
+    from mailer.db import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if database_name:
+        request.getfixturevalue("postgres").drop_database(database_name)
+
+
+@pytest.fixture
+def celery_worker(stack: Stack, tmp_path: Path) -> Iterator[ServiceProcess]:
+    """A real `mailer worker` process consuming the stack's broker (Redis or the embedded one)."""
+    args = [str(BIN / "mailer"), "worker", "--pool", "threads", "--concurrency", "2",
+            "--without-mingle", "--without-gossip", "--loglevel", "INFO",
+            "--hostname", f"test-{stack.kind}@%h"]
+    with running(args, stack.env, tmp_path / "worker.log") as worker:
+        worker.wait_for_output(r"ready\.", timeout=60)
+        yield worker

@@ -439,7 +439,8 @@ class SmtpTransport(_ClosingContext):
         log.debug("authenticating to %s as %s (server offers %s)",
                   self._where(), username, " ".join(offered))
         user, secret = username.encode("utf-8"), password.encode("utf-8")
-        code, reply = 504, b"5.5.4 no common authentication mechanism"
+        code: int = 504
+        reply: bytes | str = b"5.5.4 no common authentication mechanism"
         for mechanism in ("PLAIN", "LOGIN"):
             if mechanism not in offered:
                 continue
@@ -514,6 +515,13 @@ class SmtpTransport(_ClosingContext):
                 # nothing was sent yet, so one fresh connection is safe.
                 log.debug("connection to %s went stale (%s); reconnecting",
                           self._where(), stale.error)
+            except TransportError:
+                raise
+            except BaseException:
+                # Interrupted mid-transaction (a task time limit, a bug): the session is in an
+                # unknown state, and the next MAIL must not land inside this message's DATA.
+                self._discard()
+                raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _command(self, conn: smtplib.SMTP, line: str, encoding: str) -> Reply:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import smtplib
 import socket
 import time
 from collections.abc import Iterator
@@ -238,6 +239,33 @@ def test_drop_after_data_is_an_unknown_outcome_and_the_next_send_reconnects(
 
     transport.send(envelope("second@example.com"))
     assert [m.rcpt_tos for m in smtp_sink.wait_for(1)] == [["second@example.com"]]
+    assert smtp_sink.connections == 2
+
+
+class TaskTimeLimit(Exception):
+    """Stands for Celery's SoftTimeLimitExceeded, raised in the middle of a send."""
+
+
+def test_an_interrupted_send_does_not_poison_the_connection(
+    smtp_sink: SmtpSink, transport: SmtpTransport, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    transport.send(envelope("first@example.com"))
+    real_send = smtplib.SMTP.send
+
+    def interrupted(self: smtplib.SMTP, s: bytes | str) -> None:
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            real_send(self, s[: len(s) // 2])
+            raise TaskTimeLimit("time limit")
+        real_send(self, s)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", interrupted)
+    with pytest.raises(TaskTimeLimit):
+        transport.send(envelope("half@example.com"))
+    monkeypatch.undo()
+
+    transport.send(envelope("third@example.com"))
+    received = smtp_sink.wait_for(2)
+    assert [m.rcpt_tos for m in received] == [["first@example.com"], ["third@example.com"]]
     assert smtp_sink.connections == 2
 
 

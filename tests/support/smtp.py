@@ -30,10 +30,10 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from urllib.parse import quote
 
 import pytest
@@ -61,7 +61,7 @@ class ReceivedMessage:
     @property
     def message(self) -> EmailMessage:
         """The data parsed with the modern email policy."""
-        return cast(EmailMessage, email.message_from_bytes(self.data, policy=email.policy.default))
+        return email.message_from_bytes(self.data, policy=email.policy.default)
 
 
 @dataclass
@@ -110,21 +110,21 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook names
+    async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: ServerEnvelope, address: str,
         mail_options: list[str],
     ) -> Any:
         rule = self.sink._take("mail", address)
         return rule.reply if rule else MISSING
 
-    async def handle_RCPT(  # noqa: N802
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: ServerEnvelope, address: str,
         rcpt_options: list[str],
     ) -> Any:
         rule = self.sink._take("rcpt", address)
         return rule.reply if rule else MISSING
 
-    async def handle_DATA(  # noqa: N802
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: ServerEnvelope
     ) -> str:
         transport = server.transport
