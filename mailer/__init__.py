@@ -48,8 +48,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
+    from mailer.commands import register_commands
     from worker.celery_app import init_celery
 
+    register_commands(app)
     init_celery(app)
     return app
 

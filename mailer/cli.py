@@ -1,20 +1,11 @@
-"""The ``mailer`` command: a Flask CLI group with the commands of shared/API.md."""
+"""The ``mailer`` console script: a Flask CLI group over the app's commands."""
 
 from __future__ import annotations
 
-import logging
-import secrets
-import sys
-
-import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask
+from flask.cli import FlaskGroup
 
 from mailer import create_app
-
-log = logging.getLogger("mailer")
-
-FIRST_ADMIN_EMAIL = "admin@example.com"
 
 
 def _create_app(*_: object) -> Flask:
@@ -25,130 +16,11 @@ cli = FlaskGroup(
     name="mailer",
     create_app=_create_app,
     add_default_commands=False,
+    add_version_option=False,
     load_dotenv=False,
+    set_debug_flag=False,
     help="The mailer: multilingual press-release mailings. See `mailer COMMAND --help`.",
 )
-
-
-def configure_logging(level: str) -> None:
-    """One log format for the web app and the worker."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-
-def upgrade_database() -> None:
-    """Apply pending migrations (the same as ``mailer db upgrade``)."""
-    from flask_migrate import upgrade
-
-    upgrade()
-
-
-def ensure_first_admin() -> tuple[str, str] | None:
-    """On an empty database, create the first admin; returns its credentials once."""
-    from mailer.auth import service
-
-    if service.count_users():
-        return None
-    password = secrets.token_urlsafe(12)
-    service.create_user(FIRST_ADMIN_EMAIL, password, "admin", name="Administrator")
-    return FIRST_ADMIN_EMAIL, password
-
-
-@cli.command("run")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
-@click.option("--threads", default=8, show_default=True, type=int, help="Web server threads.")
-@with_appcontext
-def run_command(host: str, port: int, threads: int) -> None:
-    """Apply migrations and serve the app; with the embedded broker, run a worker in-process."""
-    from waitress import serve
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    configure_logging(app.config["MAILER_LOG_LEVEL"])
-    upgrade_database()
-    credentials = ensure_first_admin()
-
-    if app.config["MAILER_EMBEDDED_BROKER"]:
-        from worker.embedded import start_embedded_worker
-
-        start_embedded_worker(app.extensions["celery"])
-        worker_note = "an in-process worker on the embedded broker"
-    else:
-        worker_note = "no worker here: run `mailer worker` next to it"
-
-    url = f"http://{host}:{port}/"
-    click.echo(f"mailer is running at {url} ({worker_note})", err=True)
-    click.echo(f"  email transport: {_transport(app)}", err=True)
-    if credentials:
-        click.echo(f"  first admin: {credentials[0]}  password: {credentials[1]}", err=True)
-        click.echo("  (shown once: sign in and change it under Account)", err=True)
-    sys.stderr.flush()
-    serve(app, host=host, port=port, threads=threads, ident="mailer")
-
-
-def _transport(app: Flask) -> str:
-    from mailer.dispatch.transports import describe_transport_url
-
-    return describe_transport_url(app.config["MAILER_SMTP_URL"])
-
-
-@cli.command(
-    "worker",
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    add_help_option=False,
-)
-@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
-@with_appcontext
-def worker_command(celery_args: tuple[str, ...]) -> None:
-    """A Celery worker for the configured broker; options are passed to `celery worker`."""
-    celery = current_app.extensions["celery"]
-    celery.worker_main(["worker", *celery_args])
-
-
-@cli.group("users")
-def users_group() -> None:
-    """Staff accounts."""
-
-
-@users_group.command("create")
-@click.argument("email")
-@click.option("--role", type=click.Choice(["admin", "editor", "viewer"]), required=True)
-@click.option("--password", help="Password; without it you are asked, or one is generated.")
-@click.option("--name", default="", help="Display name.")
-@with_appcontext
-def users_create(email: str, role: str, password: str | None, name: str) -> None:
-    """Create a staff account."""
-    from mailer.auth import service
-    from mailer.errors import MailerError
-
-    generated = False
-    if password is None:
-        if sys.stdin.isatty():
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        else:
-            password, generated = secrets.token_urlsafe(12), True
-    try:
-        user = service.create_user(email, password or "", role, name=name)
-    except MailerError as exc:
-        detail = "; ".join(f"{k}: {v}" for k, v in exc.fields.items())
-        raise click.ClickException(f"{exc.message} {detail}".strip()) from exc
-    click.echo(f"created {user.email} ({user.role_enum.value})")
-    if generated:
-        click.echo(f"password: {password}")
-
-
-@users_group.command("token")
-@click.argument("email")
-@click.option("--name", default="command line", help="A label to recognise the token by.")
-@with_appcontext
-def users_token(email: str, name: str) -> None:
-    """Print one new API token for EMAIL, alone on one line."""
-    from mailer.auth import service
-
-    user = service.find_user_by_email(email)
-    if user is None or not user.active:
-        raise click.ClickException(f"no active user {email}")
-    _, token = service.issue_token(user, name)
-    click.echo(token)
 
 
 def main() -> None:
