@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import Celery, Task
 from flask import Flask
-from kombu import Queue
+from kombu import Exchange, Queue
 
 DISPATCH_QUEUE = "dispatch"
 TRACKING_QUEUE = "tracking"
@@ -58,7 +58,9 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,
-        "task_queues": [Queue(name) for name in QUEUES],
+        # Each queue its own direct exchange and key: a message lands in exactly one queue.
+        "task_queues": [Queue(name, Exchange(name, type="direct"), routing_key=name)
+                        for name in QUEUES],
         "task_default_queue": HOUSEKEEPING_QUEUE,
         "task_routes": {
             "dispatch.*": {"queue": DISPATCH_QUEUE},

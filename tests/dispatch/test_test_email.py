@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from email.message import EmailMessage
 
 from flask import Flask
@@ -9,6 +10,13 @@ from flask import Flask
 from tests.conftest import Stack, api_token, bearer, csrf_token, login, make_user
 from tests.support.processes import ServiceProcess
 from tests.support.smtp import SmtpSink
+
+
+def settle(stack: Stack, worker: ServiceProcess) -> None:
+    """Wait until the worker finished its task and the broker holds nothing more."""
+    worker.wait_for_output(r"dispatch\.send_test_email\[[^]]+\] succeeded", timeout=30)
+    time.sleep(0.5)
+    assert queued_messages(stack) == 0
 
 
 def _editor(app: Flask) -> str:
@@ -25,6 +33,8 @@ def test_api_test_email_reaches_smtp_through_the_worker(
     assert response.get_json() == {"queued": "Reporter@example.com"}
 
     (received,) = smtp_sink.wait_for(1, timeout=30)
+    settle(stack, celery_worker)
+    assert len(smtp_sink.messages) == 1  # one task message, consumed once
     assert received.mail_from == "press@example.org"
     assert received.rcpt_tos == ["Reporter@example.com"]
     message = received.message
@@ -65,6 +75,7 @@ def test_dashboard_form_queues_a_test_email(
                            follow_redirects=True)
     assert "Test email to desk@example.com queued" in response.get_data(as_text=True)
     smtp_sink.wait_for(1, timeout=30)
+    settle(stack, celery_worker)
     assert smtp_sink.by_recipient() == {"desk@example.com": 1}
 
 
