@@ -20,8 +20,8 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
 from mailer import create_app
-from tests.support.services import *  # noqa: F403
 from tests.support.processes import BIN, ServiceProcess, running
+from tests.support.services import *  # noqa: F403
 from tests.support.services import PostgresCluster, RedisServer
 from tests.support.smtp import SmtpSink, smtp_sink, tls_smtp_sink  # noqa: F401
 
@@ -178,7 +178,8 @@ class Stack:
 
 
 @pytest.fixture(params=["embedded", "production"])
-def stack(request: pytest.FixtureRequest, tmp_path: Path, smtp_sink: SmtpSink) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest, tmp_path: Path,
+          smtp_sink: SmtpSink) -> Iterator[Stack]:  # noqa: F811
     """The app on one of the two real configurations, sending to the SMTP sink."""
     env = {
         "MAILER_ENV": "testing",

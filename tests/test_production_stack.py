@@ -7,7 +7,7 @@ import json
 import urllib.request
 from pathlib import Path
 
-from tests.support.processes import BIN, running, run_command, wait_for_http
+from tests.support.processes import BIN, run_command, running, wait_for_http
 from tests.support.services import PostgresCluster, RedisServer, free_port
 from tests.support.smtp import SmtpSink
 
@@ -46,7 +46,7 @@ def test_gunicorn_and_celery_worker_send_a_test_email(
                 running(worker_args, env, tmp_path / "worker.log") as worker, \
                 running(beat_args, env, tmp_path / "beat.log") as beat:
             wait_for_http(f"http://127.0.0.1:{port}/healthz")
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as health:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz") as health:
                 assert json.load(health) == {"status": "ok", "database": "ok", "broker": "ok"}
             worker.wait_for_output(r"ready\.", timeout=60)
             beat.wait_for_output(r"beat: Starting", timeout=30)
@@ -56,7 +56,7 @@ def test_gunicorn_and_celery_worker_send_a_test_email(
                 data=json.dumps({"email": "editor@example.com"}).encode(),
                 headers={"Authorization": f"Bearer {token}",
                          "Content-Type": "application/json"})
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.status == 202
             (received,) = smtp_sink.wait_for(1, timeout=30)
             assert received.message["From"] == "Nota Bene Press <press@example.org>"
@@ -85,7 +85,7 @@ def test_mailer_run_with_redis_serves_only_the_web_app(
             f"http://127.0.0.1:{port}/api/v1/test-email", method="POST",
             data=json.dumps({"email": "later@example.com"}).encode(),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (loopback)
+        with urllib.request.urlopen(request, timeout=10):
             pass
         assert redis_server.command("LLEN", "dispatch") == "1"  # waiting for a worker
         assert smtp_sink.messages == []

@@ -81,7 +81,7 @@ def wait_for_http(url: str, timeout: float = 30.0, expect: int = 200) -> None:
     last: object = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == expect:
                     return
                 last = response.status
