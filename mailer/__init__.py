@@ -82,19 +82,16 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from importlib import import_module
+
     from flask_wtf.csrf import CSRFProtect
 
-    from mailer.auth import account, api, users, views
-    from mailer.outbox import views as outbox_views
-    from mailer.web import api as web_api
-    from mailer.web import health
-    from mailer.web import views as web_views
+    from mailer.blueprints import API_BLUEPRINTS, WEB_BLUEPRINTS
 
-    for blueprint in (views.bp, account.bp, users.bp, outbox_views.bp, web_views.bp, health.bp):
-        app.register_blueprint(blueprint)
-    # The REST API authenticates with bearer tokens only, never with the session cookie, so a
-    # forged cross-site request carries no credentials: CSRF tokens do not apply there.
     csrf: CSRFProtect = app.extensions["csrf"]
-    for blueprint in (api.bp, web_api.bp):
+    for module in WEB_BLUEPRINTS:
+        app.register_blueprint(import_module(module).bp)
+    for module in API_BLUEPRINTS:
+        blueprint = import_module(module).bp
         csrf.exempt(blueprint)
         app.register_blueprint(blueprint)

@@ -1,0 +1,22 @@
+"""Which blueprints make up the app: one list to add a feature's pages and API to.
+
+Web blueprints are CSRF-protected. API blueprints authenticate with bearer tokens only, never
+with the session cookie, so a forged cross-site request carries no credentials and CSRF tokens
+do not apply there (the access policy refuses cookies under /api/).
+"""
+
+from __future__ import annotations
+
+WEB_BLUEPRINTS = [
+    "mailer.auth.views",
+    "mailer.auth.account",
+    "mailer.auth.users",
+    "mailer.outbox.views",
+    "mailer.web.views",
+    "mailer.web.health",
+]
+
+API_BLUEPRINTS = [
+    "mailer.auth.api",
+    "mailer.web.api",
+]
