@@ -12,11 +12,27 @@ WEB_BLUEPRINTS = [
     "mailer.auth.account",
     "mailer.auth.users",
     "mailer.outbox.views",
+    "mailer.contacts.importing.views",
+    "mailer.contacts.views",
+    "mailer.contacts.lists_views",
+    "mailer.contacts.segments_views",
+    "mailer.contacts.suppressions_views",
+    "mailer.releases.views",
+    "mailer.releases.public",
+    "mailer.dispatch.views",
+    "mailer.audit.views",
     "mailer.web.views",
     "mailer.web.health",
 ]
 
 API_BLUEPRINTS = [
     "mailer.auth.api",
+    "mailer.contacts.importing.api",
+    "mailer.contacts.api",
+    "mailer.contacts.lists_api",
+    "mailer.contacts.segments_api",
+    "mailer.contacts.suppressions_api",
+    "mailer.releases.api",
+    "mailer.dispatch.api",
     "mailer.web.api",
 ]

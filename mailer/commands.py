@@ -138,5 +138,8 @@ def users_token(email: str, name: str) -> None:
 
 def register_commands(app: Flask) -> None:
     """Add the mailer's commands to ``app.cli`` (Flask-Migrate adds ``db`` itself)."""
-    for command in (run_command, worker_command, users_group):
+    from mailer.contacts.importing.cli import contacts_group
+    from mailer.dispatch.cli import mailings_group
+
+    for command in (run_command, worker_command, users_group, contacts_group, mailings_group):
         app.cli.add_command(command)

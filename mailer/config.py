@@ -22,6 +22,24 @@ TESTING = "testing"
 
 SECRET_FILE_NAME = "secret_key"  # noqa: S105  (a file name)
 MIN_SECRET_LENGTH = 32
+# Whole-number settings: name -> (default, smallest allowed value).
+NUMBERS: dict[str, tuple[int, int]] = {
+    "MAILER_OUTBOX_RETENTION_DAYS": (30, 1),
+    "MAILER_IMPORT_MAX_BYTES": (50 * 1024 * 1024, 1),
+    "MAILER_ATTACHMENT_MAX_BYTES": (10 * 1024 * 1024, 1),
+    "MAILER_DISPATCH_CONCURRENCY": (2, 1),
+    "MAILER_BATCH_SIZE": (100, 1),
+    "MAILER_RETRY_BASE_SECONDS": (60, 0),
+    "MAILER_RETRY_MAX_SECONDS": (6 * 3600, 1),
+    "MAILER_MAX_ATTEMPTS": (8, 1),
+    "MAILER_CLAIM_TIMEOUT_SECONDS": (120, 1),
+    "MAILER_SMTP_TIMEOUT_SECONDS": (30, 1),
+}
+# Free-text settings with their defaults (validated where they are used).
+TEXTS: dict[str, str] = {
+    "MAILER_RATE": "",
+    "MAILER_DOMAIN_RATES": "",
+}
 WEAK_SECRETS = frozenset({"", "secret", "changeme", "change-me", "dev", "development", "mailer"})
 
 
@@ -39,7 +57,13 @@ class Settings:
     mail_from: str
     bounce_domain: str
     log_level: str
-    outbox_retention_days: int
+    numbers: dict[str, int]
+    texts: dict[str, str]
+
+    @property
+    def import_max_bytes(self) -> int:
+        """The largest CSV file an import accepts."""
+        return self.numbers["MAILER_IMPORT_MAX_BYTES"]
 
     @property
     def embedded_broker(self) -> bool:
@@ -60,7 +84,8 @@ class Settings:
             "MAILER_FROM": self.mail_from,
             "MAILER_BOUNCE_DOMAIN": self.bounce_domain,
             "MAILER_LOG_LEVEL": self.log_level,
-            "MAILER_OUTBOX_RETENTION_DAYS": self.outbox_retention_days,
+            **self.numbers,
+            **self.texts,
             "MAILER_EMBEDDED_BROKER": self.embedded_broker,
             "SESSION_COOKIE_NAME": "mailer_session",
             "SESSION_COOKIE_HTTPONLY": True,
@@ -71,7 +96,8 @@ class Settings:
             "REMEMBER_COOKIE_SECURE": secure_cookies,
             "PERMANENT_SESSION_LIFETIME": 12 * 3600,
             "WTF_CSRF_TIME_LIMIT": None,
-            "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+            # Room for the largest import plus the multipart envelope around it.
+            "MAX_CONTENT_LENGTH": max(64 * 1024 * 1024, self.import_max_bytes + 1024 * 1024),
             "JSON_SORT_KEYS": False,
         }
 
@@ -102,10 +128,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigurationError(f"MAILER_FROM has no email address: {mail_from!r}")
     bounce_domain = env.get("MAILER_BOUNCE_DOMAIN") or from_address.rsplit("@", 1)[1]
 
-    try:
-        retention = int(env.get("MAILER_OUTBOX_RETENTION_DAYS") or 30)
-    except ValueError as exc:
-        raise ConfigurationError("MAILER_OUTBOX_RETENTION_DAYS must be a whole number") from exc
+    numbers = {name: whole_number(env, name, default, minimum)
+               for name, (default, minimum) in NUMBERS.items()}
+    texts = {name: (env.get(name) or default).strip() for name, default in TEXTS.items()}
 
     secret = env.get("MAILER_SECRET_KEY")
     if mode == PRODUCTION:
@@ -124,8 +149,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_from=mail_from,
         bounce_domain=bounce_domain,
         log_level=(env.get("MAILER_LOG_LEVEL") or "INFO").upper(),
-        outbox_retention_days=retention,
+        numbers=numbers,
+        texts=texts,
     )
+
+
+def whole_number(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """A whole-number setting, or a ConfigurationError naming it."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from exc
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}")
+    return value
 
 
 def check_production_secret(secret: str | None) -> None:

@@ -72,6 +72,13 @@ class Conflict(MailerError):
     code = "conflict"
 
 
+class PayloadTooLarge(MailerError):
+    """The upload is bigger than the configured limit."""
+
+    status = 413
+    code = "payload_too_large"
+
+
 class Invalid(MailerError):
     """Values that parse but break a rule; ``fields`` says which and why."""
 

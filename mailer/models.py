@@ -1,5 +1,6 @@
 """Every feature's models, imported in one place so migrations see the whole schema."""
 
+from mailer.audit.models import AuditEvent
 from mailer.auth.models import ApiToken, User
 from mailer.contacts.models import (
     Contact,
@@ -9,16 +10,26 @@ from mailer.contacts.models import (
     Segment,
     Suppression,
 )
+from mailer.dispatch.models import Delivery, Mailing, RateLimitState
 from mailer.outbox.models import OutboxMessage
+from mailer.releases.models import Attachment, Release, Translation, TranslationRevision
 
 __all__ = [
     "ApiToken",
+    "Attachment",
+    "AuditEvent",
     "Contact",
     "ContactList",
     "ContactTag",
+    "Delivery",
     "ListMember",
+    "Mailing",
     "OutboxMessage",
+    "RateLimitState",
+    "Release",
     "Segment",
     "Suppression",
+    "Translation",
+    "TranslationRevision",
     "User",
 ]

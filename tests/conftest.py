@@ -188,6 +188,7 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path,
         "MAILER_FROM": "Press Office <press@example.org>",
         "MAILER_PUBLIC_URL": "http://127.0.0.1:5000",
         "MAILER_LOG_LEVEL": "INFO",
+        "MAILER_RETRY_BASE_SECONDS": "1",
     }
     database_name = None
     if request.param == "embedded":

@@ -68,6 +68,10 @@ def celery_config(app: Flask) -> dict[str, Any]:
             "housekeeping.*": {"queue": HOUSEKEEPING_QUEUE},
         },
         "beat_schedule": {
+            "dispatch-sweep": {
+                "task": "dispatch.sweep",
+                "schedule": timedelta(seconds=10),
+            },
             "purge-outbox": {
                 "task": "housekeeping.purge_outbox",
                 "schedule": timedelta(hours=6),
@@ -93,6 +97,7 @@ def init_celery(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
 
-    import worker.tasks  # noqa: F401  (registers the shared tasks with this app)
+    import worker.dispatch_tasks  # noqa: F401  (registers the shared tasks with this app)
+    import worker.tasks  # noqa: F401
 
     return celery

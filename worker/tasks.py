@@ -26,3 +26,4 @@ def purge_outbox() -> int:
     removed = outbox.purge_older_than(current_app.config["MAILER_OUTBOX_RETENTION_DAYS"])
     log.info("purged %d outbox messages", removed)
     return removed
+

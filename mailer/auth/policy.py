@@ -31,6 +31,7 @@ BLUEPRINT_ROLES: dict[str, Role | str] = {
     "health": PUBLIC,
     "account": Role.VIEWER,
     "users": Role.ADMIN,
+    "audit": Role.ADMIN,
 }
 
 

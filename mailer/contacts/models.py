@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event
+from sqlalchemy.engine.interfaces import ExecutionContext
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
+from mailer.contacts.validation import email_hash
 from mailer.db import Base, UtcDateTime, utcnow
 
 
@@ -29,6 +32,25 @@ class SuppressionReason(StrEnum):
     COMPLAINT = "complaint"
     MANUAL = "manual"
     ERASED = "erased"
+
+
+def search_text_for(values: Mapping[str, Any]) -> str:
+    """What the contacts search matches: names, address and outlet, case-folded in any script.
+
+    Stored, because SQLite's ``lower()`` folds ASCII only and ``Анна`` must match ``анна``.
+    """
+    parts = (values.get(name) for name in ("first_name", "last_name", "email", "outlet"))
+    return " ".join(str(part) for part in parts if part).casefold()
+
+
+def _search_text_default(context: ExecutionContext) -> str:
+    # Core inserts (bulk imports) get the derived columns from the row's own values.
+    return search_text_for(context.get_current_parameters())  # type: ignore[attr-defined]
+
+
+def _email_hash_default(context: ExecutionContext) -> str:
+    params = context.get_current_parameters()  # type: ignore[attr-defined]
+    return email_hash(str(params.get("email_key") or params["email"]))
 
 
 class Contact(Base):
@@ -57,6 +79,13 @@ class Contact(Base):
     source_detail: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+    # Derived, kept in step on every ORM write and on Core inserts (see _refresh_derived): the
+    # hash joins suppressions through an index; the search text serves ``q``. A Core UPDATE
+    # of email or names must set them too, from validation.email_hash and search_text_for.
+    email_hash: Mapped[str] = mapped_column(String(64), index=True, default=_email_hash_default)
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text_default)
+
+    __table_args__ = (Index("ix_contacts_name", "last_name", "first_name"),)
 
     tag_rows: Mapped[list[ContactTag]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ContactTag.tag")
@@ -73,6 +102,16 @@ class Contact(Base):
         if self.language and self.language not in ranked:
             ranked.insert(0, self.language)
         return ranked
+
+
+@event.listens_for(Contact, "before_insert")
+@event.listens_for(Contact, "before_update")
+def _refresh_derived(mapper: Mapper[Contact], connection: Any, target: Contact) -> None:
+    """Keep ``email_hash`` and ``search_text`` true to the fields they come from."""
+    target.email_hash = email_hash(target.email_key)
+    target.search_text = search_text_for({
+        "first_name": target.first_name, "last_name": target.last_name,
+        "email": target.email, "outlet": target.outlet})
 
 
 class ContactTag(Base):

@@ -30,13 +30,16 @@ class FieldError(ValueError):
 def normalise_email(value: object) -> str:
     """An address as stored: the local part as given, the domain lower-case Unicode (IDN).
 
-    Syntax only (no DNS); internationalised addresses such as ``журналист@пример.испытание``
+    Syntax only (no DNS; the reserved ``.test`` names are accepted for trials, which is what
+    ``test_environment`` means to email-validator); internationalised addresses such as
+    ``журналист@пример.испытание``
     are accepted.
     """
     if not isinstance(value, str) or not value.strip():
         raise FieldError("required")
     try:
         result = validate_email(value.strip(), check_deliverability=False,
+                                test_environment=True,
                                 allow_smtputf8=True)
     except EmailNotValidError as exc:
         raise FieldError(str(exc)) from exc

@@ -10,4 +10,6 @@ from mailer.outbox.service import store_envelope
 
 def open_transport() -> Transport:
     """The transport this instance sends through: the outbox, or an SMTP relay."""
-    return transport_from_url(current_app.config["MAILER_SMTP_URL"], outbox_store=store_envelope)
+    return transport_from_url(current_app.config["MAILER_SMTP_URL"], outbox_store=store_envelope,
+                              timeout=float(current_app.config.get("MAILER_SMTP_TIMEOUT_SECONDS",
+                                                                   30)))

@@ -14,6 +14,9 @@ from tests.conftest import csrf_token, login
 ROUTES = [
     ("GET", "/", "viewer"),
     ("GET", "/outbox/", "viewer"),
+    ("GET", "/releases/", "viewer"),
+    ("GET", "/releases/new", "editor"),
+    ("POST", "/releases/new", "editor"),
     ("GET", "/account/", "viewer"),
     ("POST", "/account/tokens", "viewer"),
     ("POST", "/test-email", "editor"),
@@ -49,7 +52,8 @@ def test_every_view_has_a_rule(app: Flask) -> None:
             for method in rule.methods or ():
                 if rule_for(rule.endpoint, method) == PUBLIC:
                     public.add(rule.endpoint)
-    assert public == {"static", "auth.login", "auth.logout", "health.healthz"}
+    assert public == {"static", "auth.login", "auth.logout", "health.healthz",
+                      "release_web.show"}
 
 
 def test_admin_manages_users_in_the_browser_form(app: Flask, client: FlaskClient,

@@ -30,7 +30,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Literal
@@ -57,6 +57,7 @@ class ReceivedMessage:
     rcpt_options: list[str]
     auth_login: str | None = None
     tls: bool = False
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def message(self) -> EmailMessage:

@@ -1,0 +1,57 @@
+"""A journalist's rights over their data: see everything held about them, and erasure.
+
+Owns what "everything about one contact" means and what erasing leaves behind: the contact, its
+tags and memberships go; its address survives only as a hash on the suppression list (reason
+``erased``, no address in clear), so no mailing reaches it again and a later import of the same
+address is recognised as suppressed. Features that keep per-contact rows later (deliveries,
+tracking events) must add them to :func:`personal_data` and :func:`erase_contact`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from mailer.contacts import validation
+from mailer.contacts.models import ContactList, ListMember, Suppression, SuppressionReason
+from mailer.contacts.serialise import contact_fields, suppression_json
+from mailer.contacts.service import get_contact
+from mailer.db import db, utcnow
+
+
+def personal_data(contact_id: int) -> dict[str, Any]:
+    """Everything held about one contact, as one JSON-ready document."""
+    contact = get_contact(contact_id)
+    memberships = db.session.execute(
+        select(ContactList.id, ContactList.name, ListMember.added_at)
+        .join(ListMember, ListMember.list_id == ContactList.id)
+        .where(ListMember.contact_id == contact.id).order_by(ContactList.name))
+    suppression = db.session.scalar(select(Suppression).where(
+        Suppression.email_hash == contact.email_hash))
+    return {
+        "contact": contact_fields(contact),
+        "lists": [{"id": list_id, "name": name, "added_at": added_at.isoformat()}
+                  for list_id, name, added_at in memberships],
+        "suppression": suppression_json(suppression) if suppression else None,
+        "exported_at": utcnow().isoformat(),
+    }
+
+
+def erase_contact(contact_id: int) -> str:
+    """Delete a contact and keep only its address hash as an ``erased`` suppression.
+
+    An existing suppression of the address is turned into the erased form (its address, reason
+    and note are dropped with the rest). Returns the hash that remains.
+    """
+    contact = get_contact(contact_id)
+    digest = validation.email_hash(contact.email_key)
+    entry = db.session.scalar(select(Suppression).where(Suppression.email_hash == digest))
+    if entry is None:
+        db.session.add(Suppression(email_hash=digest, email="",
+                                   reason=SuppressionReason.ERASED, detail=""))
+    else:
+        entry.email, entry.reason, entry.detail = "", SuppressionReason.ERASED, ""
+    db.session.delete(contact)  # tags by cascade, memberships by ON DELETE CASCADE
+    db.session.commit()
+    return digest

@@ -1,0 +1,142 @@
+"""Composing each delivery's message: one compiled release per language, one render each.
+
+A :class:`MailingComposer` lives for one run of a worker over one mailing: it compiles each
+translation the first time a recipient needs it, loads the contacts of a claimed batch in one
+query, and builds every recipient's links (unsubscribe, open pixel, click tracking, web
+version) and VERP sender from the instance's settings. No Flask: settings come in as values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from sqlalchemy import select
+
+from mailer.contacts.models import Contact
+from mailer.db import db, utcnow
+from mailer.dispatch.ledger import ClaimedDelivery
+from mailer.dispatch.transports import Envelope
+from mailer.dispatch.verp import verp_address
+from mailer.releases.links import DeliveryRef, Links
+from mailer.releases.models import Release
+from mailer.rendering import (
+    CompiledRelease,
+    MessageContext,
+    Recipient,
+    ReleaseContent,
+    TemplateRejected,
+    compile_release,
+    render_message,
+)
+
+
+@dataclass(frozen=True)
+class InstanceSettings:
+    """The settings a message depends on, copied out of the app's config."""
+
+    public_url: str
+    secret_key: str
+    mail_from: str
+    bounce_domain: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> InstanceSettings:
+        """Read them from a Flask config mapping."""
+        return cls(str(config["MAILER_PUBLIC_URL"]), str(config["SECRET_KEY"]),
+                   str(config["MAILER_FROM"]), str(config["MAILER_BOUNCE_DOMAIN"]))
+
+    @property
+    def from_parts(self) -> tuple[str, str]:
+        """(display name, address) of the sender."""
+        return parseaddr(self.mail_from)
+
+    @property
+    def list_id(self) -> str:
+        """The RFC 2919 List-Id: the press office's host name."""
+        return self.from_parts[1].rpartition("@")[2] or "localhost"
+
+
+def release_content(release: Release, language: str) -> ReleaseContent:
+    """The rendering engine's view of one translation of a release."""
+    translation = next((t for t in release.translations if t.language == language), None)
+    if translation is None:
+        raise ValueError(f"the release has no {language} translation")
+    return ReleaseContent(language=translation.language, subject=translation.subject,
+                          body=translation.body, preheader=translation.preheader,
+                          title=release.title, embargo=release.embargo_at,
+                          contact=release.contact_block)
+
+
+class MailingComposer:
+    """Builds the messages of one mailing."""
+
+    def __init__(self, mailing_id: int, release_id: int, settings: InstanceSettings,
+                 tracking: bool = True) -> None:
+        self.mailing_id = mailing_id
+        self.release_id = release_id
+        self.settings = settings
+        self.tracking = tracking
+        self.links = Links(settings.public_url, settings.secret_key)
+        self._compiled: dict[str, CompiledRelease] = {}
+        self._contacts: dict[int, Contact] = {}
+
+    def compiled(self, language: str) -> CompiledRelease:
+        """The compiled translation for ``language`` (compiled once per composer)."""
+        found = self._compiled.get(language)
+        if found is None:
+            release = db.session.get(Release, self.release_id)
+            if release is None:
+                raise ValueError("the release of this mailing no longer exists")
+            try:
+                found = compile_release(release_content(release, language))
+            except TemplateRejected as exc:
+                raise ValueError(f"the {language} translation cannot be rendered: "
+                                 f"{exc.message}") from exc
+            self._compiled[language] = found
+        return found
+
+    def prepare(self, batch: Sequence[ClaimedDelivery]) -> None:
+        """Load the contacts of a batch in one query."""
+        ids = [d.contact_id for d in batch if d.contact_id is not None]
+        self._contacts = {c.id: c for c in db.session.scalars(
+            select(Contact).where(Contact.id.in_(ids)))} if ids else {}
+        db.session.expunge_all()
+
+    def compose(self, delivery: ClaimedDelivery) -> Envelope:
+        """The envelope and bytes for one delivery."""
+        contact = self._contacts.get(delivery.contact_id or 0)
+        tracking = self.tracking and (contact.tracking if contact is not None else True)
+        recipient = Recipient(
+            email=delivery.email,
+            first_name=contact.first_name if contact else "",
+            last_name=contact.last_name if contact else "",
+            outlet=contact.outlet if contact else "",
+            language=delivery.language,
+            timezone=(contact.timezone if contact else "") or "UTC",
+            tracking=tracking,
+        )
+        ref = DeliveryRef(delivery.id, delivery.contact_id)
+        name, address = self.settings.from_parts
+        links = self.links
+        context = MessageContext(
+            from_address=address,
+            from_name=name,
+            public_url=self.settings.public_url,
+            list_id=self.settings.list_id,
+            list_name=name or self.settings.list_id,
+            organisation=name or self.settings.list_id,
+            unsubscribe_url=links.unsubscribe_url(ref),
+            unsubscribe_mailto=links.unsubscribe_mailto(self.settings.bounce_domain, ref),
+            message_id=delivery.message_id,
+            envelope_sender=verp_address(delivery.id, self.settings.secret_key,
+                                         self.settings.bounce_domain),
+            feedback_id=f"{self.mailing_id}:{self.release_id}:mailer",
+            date=utcnow(),
+            open_pixel_url=links.open_url(ref) if tracking else None,
+            rewrite_link=(lambda url, _index: links.click_url(ref, url)) if tracking else None,
+            web_version_url=links.web_version_url(self.release_id, delivery.language),
+        )
+        return render_message(self.compiled(delivery.language), recipient, context).envelope()

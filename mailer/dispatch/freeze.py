@@ -1,0 +1,133 @@
+"""Freezing a mailing's audience: who gets it, in which language and why, decided once.
+
+Named query: the contacts on any of the mailing's lists or segments and on none of its
+excluded lists, each with a flag saying whether their address is suppressed. Contacts are
+unique by address, so a journalist on several lists is one row. The rows are streamed
+in keyset pages and written to ``deliveries`` in bulk INSERTs of ``CHUNK`` rows, each chunk
+committed, so memory stays flat at any audience size and the first chunk can start sending
+while the rest is still being written.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from mailer.contacts.filtering import conditions, in_lists_condition, suppressed_condition
+from mailer.contacts.models import Contact, Segment
+from mailer.contacts.segments import filter_of
+from mailer.db import db
+from mailer.dispatch.models import Delivery, DeliveryStatus, Mailing
+from mailer.releases.languages import Resolution, resolve_language
+
+CHUNK = 5000
+
+
+@dataclass
+class FreezeResult:
+    """How many deliveries were written, and how many of them are skipped, per reason."""
+
+    recipients: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def audience_rows(list_ids: Sequence[int], segment_ids: Sequence[int],
+                  exclude_list_ids: Sequence[int], start_after: int = 0) -> Iterator[Any]:
+    """(id, email, language, languages, suppressed) of every contact in the audience.
+
+    Read in keyset pages (``id > last`` … ``LIMIT``), each its own short query, so the caller
+    may commit between pages and memory holds one page at a time.
+    """
+    included: list[ColumnElement[bool]] = []
+    if list_ids:
+        included.append(in_lists_condition(sorted(set(list_ids))))
+    if segment_ids:
+        segments = db.session.scalars(select(Segment).where(Segment.id.in_(segment_ids)))
+        included.extend(conditions(filter_of(segment.filters or {})) for segment in segments)
+    query = (
+        select(Contact.id, Contact.email, Contact.language, Contact.languages,
+               suppressed_condition().label("suppressed"))
+        .where(or_(*included) if included else false())
+        .order_by(Contact.id)
+        .limit(CHUNK)
+    )
+    if exclude_list_ids:
+        query = query.where(~in_lists_condition(sorted(set(exclude_list_ids))))
+    last = start_after
+    while True:
+        page = db.session.execute(query.where(Contact.id > last)).all()
+        if not page:
+            return
+        yield from page
+        last = page[-1][0]
+
+
+def reading_languages(language: str | None, languages: Iterable[str] | None) -> tuple[str, ...]:
+    """The primary language first, then the ranked ones, without repeats."""
+    ranked = [language] if language else []
+    ranked += [tag for tag in (languages or []) if tag and tag not in ranked]
+    return tuple(ranked)
+
+
+def new_message_id(mailing_id: int, domain: str) -> str:
+    """A Message-ID fixed for one delivery, reused on every retry."""
+    return f"<m{mailing_id}.{secrets.token_hex(12)}@{domain}>"
+
+
+def freeze_audience(mailing: Mailing, available_languages: Sequence[str], *, domain: str,
+                    on_chunk: Callable[[int], None] | None = None) -> FreezeResult:
+    """Write one delivery per recipient of ``mailing``; ``on_chunk(n)`` after each commit."""
+    result = FreezeResult()
+    cache: dict[tuple[str, ...], Resolution] = {}
+    chunk: list[dict[str, Any]] = []
+    # Resumable: a freeze cut short (a worker died) goes on after the last contact written.
+    done = db.session.scalar(select(func.max(Delivery.contact_id)).where(
+        Delivery.mailing_id == mailing.id, Delivery.is_test.is_(False))) or 0
+    rows = audience_rows(mailing.list_ids or [], mailing.segment_ids or [],
+                         mailing.exclude_list_ids or [], start_after=done)
+    for contact_id, email, language, languages, suppressed in rows:
+        ranked = reading_languages(language, languages)
+        resolution = cache.get(ranked)
+        if resolution is None:
+            resolution = resolve_language(ranked, available_languages,
+                                          mailing.fallback_languages or [])
+            cache[ranked] = resolution
+        status, skip_reason = DeliveryStatus.QUEUED, ""
+        if suppressed:
+            status, skip_reason = DeliveryStatus.SKIPPED, "suppressed"
+        elif resolution.language is None:
+            status, skip_reason = DeliveryStatus.SKIPPED, "no usable language"
+        if skip_reason:
+            result.skipped[skip_reason] = result.skipped.get(skip_reason, 0) + 1
+        chunk.append({
+            "mailing_id": mailing.id, "contact_id": contact_id, "email": email,
+            "language": resolution.language or "", "language_reason": resolution.reason[:200],
+            "status": status, "skip_reason": skip_reason,
+            "message_id": new_message_id(mailing.id, domain),
+        })
+        if len(chunk) >= CHUNK:
+            _write(chunk, result, on_chunk)
+    if chunk:
+        _write(chunk, result, on_chunk)
+    return result
+
+
+def _write(chunk: list[dict[str, Any]], result: FreezeResult,
+           on_chunk: Callable[[int], None] | None) -> None:
+    # ON CONFLICT DO NOTHING: a second freeze racing this one (a task delivered twice) writes
+    # nothing twice; the unique (mailing_id, contact_id) constraint decides.
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(insert(Delivery).on_conflict_do_nothing(
+        index_elements=["mailing_id", "contact_id"]), chunk)
+    db.session.commit()
+    result.recipients += len(chunk)
+    if on_chunk is not None:
+        on_chunk(len(chunk))
+    chunk.clear()

@@ -1,0 +1,238 @@
+"""The sending loop one worker runs for one mailing: claim, compose, wait for the rate, send,
+record — every step committed, so any number of workers can run it and any can die.
+
+No Flask here beyond the database session: the caller hands in the composer (release →
+message bytes), the transport (SMTP or outbox), the limiter and the policy.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select
+
+from mailer.db import db, utcnow
+from mailer.dispatch import ledger
+from mailer.dispatch.ledger import ClaimedDelivery
+from mailer.dispatch.models import DeliveryStatus, Mailing, MailingStatus
+from mailer.dispatch.ratelimit import Limiter, Rate
+from mailer.dispatch.transports import (
+    Envelope,
+    PermanentFailure,
+    SenderRejected,
+    TemporaryFailure,
+    Transport,
+    UnknownOutcome,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Composer(Protocol):
+    """Turns one claimed delivery into the envelope and bytes to send."""
+
+    def prepare(self, batch: Sequence[ClaimedDelivery]) -> None:
+        """Load what a whole batch needs at once (its contacts)."""
+
+    def compose(self, delivery: ClaimedDelivery) -> Envelope:
+        """The message for this recipient; raises ValueError when it cannot be built."""
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    """How a worker paces and retries (from the app's settings)."""
+
+    batch_size: int = 100
+    check_every: int = 20
+    retry_base: float = 60.0
+    retry_cap: float = 6 * 3600.0
+    max_attempts: int = 8
+    global_rate: Rate | None = None
+    domain_rates: dict[str, Rate] = field(default_factory=dict)
+    max_rate_wait: float = 2.0
+    error_window: int = 50
+    error_threshold: float = 0.5
+    error_min_samples: int = 20
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Delay before the next try after ``attempts`` temporary failures (exponential, capped)."""
+        return timedelta(seconds=min(self.retry_cap, self.retry_base * 2 ** max(attempts - 1, 0)))
+
+
+@dataclass
+class RunResult:
+    """What one run of the loop did, and whether work remains for another run."""
+
+    sent: int = 0
+    failed: int = 0
+    deferred: int = 0
+    unknown: int = 0
+    more: bool = False
+    stopped: str = ""
+
+
+def mailing_status(mailing_id: int) -> str | None:
+    """The mailing's current status, read fresh from the database."""
+    status = db.session.scalar(select(Mailing.status).where(Mailing.id == mailing_id))
+    db.session.commit()  # end the read transaction so the next read sees other workers' changes
+    return status
+
+
+def pause_mailing(mailing_id: int, reason: str) -> None:
+    """Pause a sending mailing with a reason staff can read (sender-side rejection, errors)."""
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is not None and mailing.status == MailingStatus.SENDING:
+        mailing.status = MailingStatus.PAUSED
+        mailing.pause_reason = reason[:2000]
+        db.session.commit()
+        log.warning("mailing %s paused: %s", mailing_id, reason)
+
+
+def recipient_domain(address: str) -> str:
+    """The domain part of an address, lower-case."""
+    return address.rpartition("@")[2].lower()
+
+
+class Pacer:
+    """Applies the global and per-domain rates before each message."""
+
+    def __init__(self, limiter: Limiter | None, policy: SendPolicy,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.limiter = limiter
+        self.policy = policy
+        self.sleep = sleep
+
+    def wait_for_slot(self, address: str) -> float | None:
+        """Wait for a sending slot for ``address``; None when it is too far off (try later)."""
+        if self.limiter is None:
+            return 0.0
+        waits: list[float] = []
+        domain = recipient_domain(address)
+        checks = [("global", self.policy.global_rate),
+                  (f"domain:{domain}", self.policy.domain_rates.get(domain))]
+        for key, rate in checks:
+            if rate is None:
+                continue
+            wait = self.limiter.reserve(key, rate, self.policy.max_rate_wait)
+            if wait is None:
+                return None
+            waits.append(wait)
+        delay = max(waits, default=0.0)
+        if delay:
+            self.sleep(delay)
+        return delay
+
+
+def run_batches(mailing_id: int, *, worker: str, composer: Composer, transport: Transport,
+                policy: SendPolicy, limiter: Limiter | None = None,
+                deadline: float | None = None,
+                clock: Callable[[], datetime] = utcnow) -> RunResult:
+    """Send due deliveries of one mailing until none is left, the mailing stops being
+    ``sending``, or ``deadline`` (a ``time.monotonic()`` value) passes."""
+    result = RunResult()
+    pacer = Pacer(limiter, policy)
+    recent: deque[bool] = deque(maxlen=policy.error_window)
+    while deadline is None or time.monotonic() < deadline:
+        if mailing_status(mailing_id) != MailingStatus.SENDING:
+            result.stopped = "not sending"
+            return result
+        batch = ledger.claim_batch(mailing_id, worker, policy.batch_size, now=clock())
+        if not batch:
+            return result
+        composer.prepare(batch)
+        for index, delivery in enumerate(batch):
+            if index and index % policy.check_every == 0 and \
+                    mailing_status(mailing_id) != MailingStatus.SENDING:
+                ledger.release_claims(mailing_id, ids=[d.id for d in batch[index:]])
+                result.stopped = "not sending"
+                return result
+            outcome = _send_one(delivery, mailing_id, composer, transport, policy, pacer, clock,
+                                result)
+            if outcome == "stop":
+                ledger.release_claims(mailing_id, ids=[d.id for d in batch[index + 1:]])
+                result.stopped = "paused"
+                return result
+            if outcome in {"sent", "failed"}:
+                recent.append(outcome == "failed")
+                if _error_rate_too_high(recent, policy):
+                    ledger.release_claims(mailing_id, ids=[d.id for d in batch[index + 1:]])
+                    pause_mailing(mailing_id, f"Paused automatically: {sum(recent)} of the last "
+                                              f"{len(recent)} messages failed.")
+                    result.stopped = "paused"
+                    return result
+    result.more = True
+    return result
+
+
+def _error_rate_too_high(recent: deque[bool], policy: SendPolicy) -> bool:
+    return len(recent) >= policy.error_min_samples and \
+        sum(recent) / len(recent) > policy.error_threshold
+
+
+def _send_one(delivery: ClaimedDelivery, mailing_id: int, composer: Composer,
+              transport: Transport, policy: SendPolicy, pacer: Pacer,
+              clock: Callable[[], datetime], result: RunResult) -> str:
+    """Send one delivery and record what happened; returns the outcome's name."""
+    try:
+        envelope = composer.compose(delivery)
+    except ValueError as exc:
+        ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, reply=f"not composed: {exc}")
+        result.failed += 1
+        return "failed"
+    if pacer.wait_for_slot(delivery.email) is None:
+        # The rate allows no slot soon: give the row back with a time, not a worker's sleep.
+        ledger.record_outcome(delivery.id, DeliveryStatus.QUEUED,
+                              next_attempt_at=clock() + timedelta(seconds=policy.max_rate_wait))
+        return "postponed"
+    if not ledger.start_sending(delivery.id, now=clock()):
+        return "lost"  # released by a pause or recovered meanwhile: someone else owns it now
+    attempts = delivery.attempts + 1
+    try:
+        sent = transport.send(envelope)
+    except SenderRejected as exc:
+        # The server refuses us, not this recipient: nothing was delivered; pause everything.
+        ledger.record_outcome(delivery.id, DeliveryStatus.QUEUED, code=exc.code,
+                              reply=exc.reply)
+        pause_mailing(mailing_id, f"The mail server refused the sender: {exc.code} {exc.reply}")
+        return "stop"
+    except TemporaryFailure as exc:
+        if attempts >= policy.max_attempts:
+            ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=exc.code,
+                                  reply=f"gave up after {attempts} attempts: {exc.reply}")
+            result.failed += 1
+            return "failed"
+        ledger.record_outcome(delivery.id, DeliveryStatus.DEFERRED, code=exc.code,
+                              reply=exc.reply,
+                              next_attempt_at=clock() + policy.backoff(attempts))
+        result.deferred += 1
+        return "deferred"
+    except PermanentFailure as exc:
+        # A 5xx for the recipient: failed, with the reply kept (a hard bounce for the classifier).
+        ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=exc.code, reply=exc.reply)
+        result.failed += 1
+        return "failed"
+    except UnknownOutcome as exc:
+        ledger.record_outcome(delivery.id, DeliveryStatus.UNKNOWN, code=exc.code, reply=exc.reply)
+        result.unknown += 1
+        return "unknown"
+    refused = sent.refused.get(delivery.email)
+    if refused is not None:
+        code, reply = refused
+        if 400 <= code < 500 and attempts < policy.max_attempts:
+            ledger.record_outcome(delivery.id, DeliveryStatus.DEFERRED, code=code, reply=reply,
+                                  next_attempt_at=clock() + policy.backoff(attempts))
+            result.deferred += 1
+            return "deferred"
+        ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=code, reply=reply)
+        result.failed += 1
+        return "failed"
+    code, reply = sent.reply
+    ledger.record_outcome(delivery.id, DeliveryStatus.SENT, code=code, reply=reply, now=clock())
+    result.sent += 1
+    return "sent"

@@ -1,0 +1,317 @@
+"""Mailings: creating them, sending, pausing, resuming, cancelling, test sends, and progress.
+
+Owns the mailing's life cycle (``draft → scheduled → sending ⇄ paused → sent``, or
+``cancelled``). Every change is committed before a worker is asked to act on it; workers
+(``mailer.dispatch.tasks``) then freeze the audience and send through the pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from mailer.audit import service as audit
+from mailer.contacts.models import ContactList, Segment
+from mailer.contacts.validation import FieldError, normalise_email, normalise_language
+from mailer.db import db, utcnow
+from mailer.dispatch import ledger
+from mailer.dispatch.freeze import audience_rows, new_message_id
+from mailer.dispatch.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from mailer.errors import Conflict, Invalid, NotFound
+from mailer.releases.languages import audience_language_summary
+from mailer.releases.models import Release
+
+log = logging.getLogger(__name__)
+
+MAX_TEST_RECIPIENTS = 20
+
+
+def get_mailing(mailing_id: int) -> Mailing:
+    """One mailing, or NotFound."""
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None:
+        raise NotFound("No such mailing.")
+    return mailing
+
+
+def _ids(value: object, field: str, errors: dict[str, str]) -> list[int]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              for v in value):
+        errors[field] = "must be a list of ids"
+        return []
+    return sorted(set(value))
+
+
+def _unknown(model: type[ContactList] | type[Segment], ids: Sequence[int]) -> list[int]:
+    if not ids:
+        return []
+    known = set(db.session.scalars(select(model.id).where(model.id.in_(ids))))
+    return sorted(set(ids) - known)
+
+
+def _languages(value: object, errors: dict[str, str]) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors["fallback_languages"] = "must be a list of language tags"
+        return []
+    chain: list[str] = []
+    for item in value:
+        try:
+            tag = normalise_language(item)
+        except FieldError as exc:
+            errors["fallback_languages"] = str(exc)
+            return []
+        if tag not in chain:
+            chain.append(tag)
+    return chain
+
+
+def _send_at(value: object, errors: dict[str, str]) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        errors["send_at"] = "must be an ISO 8601 time with an offset"
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        errors["send_at"] = "must be an ISO 8601 time with an offset"
+        return None
+    if moment.utcoffset() is None:
+        errors["send_at"] = "needs a time zone offset, e.g. 2026-12-01T09:00:00+05:00"
+        return None
+    return moment
+
+
+def create_mailing(values: dict[str, Any], created_by: str) -> Mailing:
+    """A draft mailing of a release to lists and segments; 422 names every bad field."""
+    errors: dict[str, str] = {}
+    release_id = values.get("release_id")
+    if not isinstance(release_id, int) or isinstance(release_id, bool):
+        errors["release_id"] = "required: the id of a release"
+    elif db.session.get(Release, release_id) is None:
+        errors["release_id"] = "no such release"
+    list_ids = _ids(values.get("list_ids"), "list_ids", errors)
+    exclude_ids = _ids(values.get("exclude_list_ids"), "exclude_list_ids", errors)
+    segment_ids = _ids(values.get("segment_ids"), "segment_ids", errors)
+    for field, model, ids in (("list_ids", ContactList, list_ids),
+                              ("exclude_list_ids", ContactList, exclude_ids),
+                              ("segment_ids", Segment, segment_ids)):
+        if field not in errors and (unknown := _unknown(model, ids)):
+            errors[field] = "unknown ids: " + ", ".join(map(str, unknown))
+    if not list_ids and not segment_ids and "list_ids" not in errors:
+        errors["list_ids"] = "choose at least one list or segment"
+    chain = _languages(values.get("fallback_languages"), errors)
+    send_at = _send_at(values.get("send_at"), errors)
+    tracking = values.get("tracking", True)
+    if not isinstance(tracking, bool):
+        errors["tracking"] = "must be true or false"
+    if errors:
+        raise Invalid("The mailing cannot be created.", fields=errors)
+    mailing = Mailing(release_id=release_id, list_ids=list_ids, exclude_list_ids=exclude_ids,
+                      segment_ids=segment_ids, fallback_languages=chain, send_at=send_at,
+                      tracking=tracking, created_by=created_by, status=MailingStatus.DRAFT)
+    db.session.add(mailing)
+    db.session.flush()
+    audit.record("mailing.created", target_type="mailing", target_id=mailing.id,
+                 summary=f"Mailing of release {release_id} created")
+    db.session.commit()
+    return mailing
+
+
+def language_check(mailing: Mailing) -> dict[str, Any]:
+    """The audience's language coverage (who gets which language, who has none)."""
+    release = db.session.get(Release, mailing.release_id)
+    if release is None:
+        raise NotFound("The release of this mailing no longer exists.")
+    rows = (row for row in audience_rows(mailing.list_ids or [], mailing.segment_ids or [],
+                                         mailing.exclude_list_ids or [])
+            if not row.suppressed)
+    summary = audience_language_summary(rows, release, mailing.fallback_languages or [])
+    return summary.as_dict()
+
+
+def send_mailing(mailing_id: int) -> Mailing:
+    """Start (or schedule) a draft: 409 unless it is a draft, 422 while anyone lacks a language."""
+    mailing = get_mailing(mailing_id)
+    if mailing.status != MailingStatus.DRAFT:
+        raise Conflict(f"Only a draft can be sent; this mailing is {mailing.status}.")
+    coverage = language_check(mailing)
+    if not coverage["sendable"]:
+        fields: dict[str, str] = {}
+        if coverage["without_language"]:
+            missing = ", ".join(f"{lang}: {n}" for lang, n in coverage["missing_languages"].items())
+            fields["languages"] = (f"{coverage['without_language']} recipients read only "
+                                   f"languages with neither a translation nor a fallback "
+                                   f"({missing})")
+        if coverage["unapproved"]:
+            waiting = ", ".join(f"{lang}: {n}" for lang, n in coverage["unapproved"].items())
+            fields["approvals"] = f"translations awaiting approval ({waiting})"
+        raise Invalid("The mailing cannot be sent yet: " + coverage["description"],
+                      fields=fields)
+    now = utcnow()
+    if mailing.send_at is not None and mailing.send_at > now:
+        mailing.status = MailingStatus.SCHEDULED
+    else:
+        mailing.status = MailingStatus.SENDING
+        mailing.started_at = now
+    audit.record("mailing.sent" if mailing.status == MailingStatus.SENDING else
+                 "mailing.scheduled", target_type="mailing", target_id=mailing.id,
+                 summary=coverage["description"])
+    db.session.commit()
+    if mailing.status == MailingStatus.SENDING:
+        enqueue("dispatch.start_mailing", mailing.id)
+    return mailing
+
+
+def pause_mailing(mailing_id: int) -> Mailing:
+    """Stop handing out deliveries; those in flight finish, the rest wait for resume."""
+    mailing = get_mailing(mailing_id)
+    if mailing.status not in {MailingStatus.SENDING, MailingStatus.SCHEDULED}:
+        raise Conflict(f"Only a sending or scheduled mailing can be paused; it is "
+                       f"{mailing.status}.")
+    mailing.status = MailingStatus.PAUSED
+    mailing.pause_reason = "Paused by staff."
+    audit.record("mailing.paused", target_type="mailing", target_id=mailing.id)
+    db.session.commit()
+    ledger.release_claims(mailing.id)
+    return mailing
+
+
+def resume_mailing(mailing_id: int) -> Mailing:
+    """Go on from where the mailing stopped; nobody gets a second copy."""
+    mailing = get_mailing(mailing_id)
+    if mailing.status != MailingStatus.PAUSED:
+        raise Conflict(f"Only a paused mailing can be resumed; it is {mailing.status}.")
+    mailing.status = MailingStatus.SENDING
+    mailing.pause_reason = ""
+    mailing.started_at = mailing.started_at or utcnow()
+    audit.record("mailing.resumed", target_type="mailing", target_id=mailing.id)
+    db.session.commit()
+    enqueue("dispatch.start_mailing", mailing.id)
+    return mailing
+
+
+def cancel_mailing(mailing_id: int) -> Mailing:
+    """Stop for good: every delivery not yet started is cancelled."""
+    mailing = get_mailing(mailing_id)
+    if mailing.status in {MailingStatus.SENT, MailingStatus.CANCELLED}:
+        raise Conflict(f"The mailing is already {mailing.status}.")
+    mailing.status = MailingStatus.CANCELLED
+    mailing.finished_at = utcnow()
+    audit.record("mailing.cancelled", target_type="mailing", target_id=mailing.id)
+    db.session.commit()
+    db.session.execute(
+        update(Delivery)
+        .where(Delivery.mailing_id == mailing.id,
+               Delivery.status.in_([DeliveryStatus.QUEUED.value, DeliveryStatus.CLAIMED.value,
+                                    DeliveryStatus.DEFERRED.value]))
+        .values(status=DeliveryStatus.CANCELLED, claimed_by="")
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return mailing
+
+
+def send_test(mailing_id: int, emails: object, requested_by: str) -> list[str]:
+    """Send the mailing to staff addresses now, marked as tests and never counted."""
+    mailing = get_mailing(mailing_id)
+    if not isinstance(emails, list) or not emails:
+        raise Invalid("Give at least one address.", fields={"emails": "a list of addresses"})
+    if len(emails) > MAX_TEST_RECIPIENTS:
+        raise Invalid("Too many test addresses.",
+                      fields={"emails": f"at most {MAX_TEST_RECIPIENTS}"})
+    addresses: list[str] = []
+    for item in emails:
+        try:
+            addresses.append(normalise_email(item))
+        except FieldError as exc:
+            raise Invalid("An address is not valid.", fields={"emails": f"{item!r}: {exc}"}) \
+                from exc
+    release = db.session.get(Release, mailing.release_id)
+    if release is None:
+        raise NotFound("The release of this mailing no longer exists.")
+    language = release.default_language
+    domain = current_app.config["MAILER_BOUNCE_DOMAIN"]
+    ids = []
+    for address in addresses:
+        delivery = Delivery(mailing_id=mailing.id, contact_id=None, email=address,
+                            language=language, language_reason="test send",
+                            is_test=True, message_id=new_message_id(mailing.id, domain))
+        db.session.add(delivery)
+        db.session.flush()
+        ids.append(delivery.id)
+    audit.record("mailing.test_sent", target_type="mailing", target_id=mailing.id,
+                 summary=", ".join(addresses))
+    db.session.commit()
+    enqueue("dispatch.send_tests", mailing.id, ids)
+    return addresses
+
+
+def enqueue(task: str, *args: object) -> None:
+    """Ring a worker (after the commit that gave it something to do)."""
+    current_app.extensions["celery"].send_task(task, args=list(args))
+
+
+def progress(mailing: Mailing) -> dict[str, Any]:
+    """Counts by status, per language, rate and ETA: what staff watch."""
+    counts = ledger.status_counts(mailing.id)
+    total = sum(counts.values())
+    done = sum(counts.get(s, 0) for s in ("sent", "failed", "bounced", "unknown", "skipped",
+                                          "cancelled"))
+    open_ = total - done
+    rate = None
+    eta = None
+    if mailing.started_at is not None and counts.get("sent"):
+        elapsed = max((( mailing.finished_at or utcnow()) - mailing.started_at).total_seconds(),
+                      1.0)
+        rate = counts["sent"] / elapsed
+        eta = open_ / rate if rate and open_ else 0
+    return {
+        "counts": {
+            "recipients": total - counts.get("skipped", 0),
+            "queued": counts.get("queued", 0) + counts.get("claimed", 0),
+            "sending": counts.get("sending", 0),
+            "sent": counts.get("sent", 0),
+            "deferred": counts.get("deferred", 0),
+            "failed": counts.get("failed", 0),
+            "bounced": counts.get("bounced", 0),
+            "unknown": counts.get("unknown", 0),
+            "skipped": counts.get("skipped", 0),
+            "cancelled": counts.get("cancelled", 0),
+            "opened": 0,
+            "clicked": 0,
+            "unsubscribed": 0,
+        },
+        "languages": ledger.language_counts(mailing.id),
+        "rate_per_second": round(rate, 2) if rate else None,
+        "eta_seconds": round(eta) if eta is not None else None,
+    }
+
+
+def mailings_query() -> Any:
+    """All mailings, newest first."""
+    return select(Mailing).order_by(Mailing.id.desc())
+
+
+def finish_if_done(mailing_id: int) -> bool:
+    """Mark a sending mailing ``sent`` once frozen and no delivery is still open."""
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None or mailing.status != MailingStatus.SENDING or mailing.frozen_at is None:
+        return False
+    if ledger.open_count(mailing_id):
+        return False
+    mailing.status = MailingStatus.SENT
+    last = db.session.scalar(select(func.max(Delivery.sent_at))
+                             .where(Delivery.mailing_id == mailing_id))
+    mailing.finished_at = last or utcnow()
+    db.session.commit()
+    log.info("mailing %s sent", mailing_id)
+    return True

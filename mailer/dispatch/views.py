@@ -1,0 +1,149 @@
+"""The mailing pages: list, create, language coverage, live progress, and the controls."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from mailer.auth.forms import ActionForm
+from mailer.auth.policy import signed_in_staff
+from mailer.contacts.models import ContactList, Segment
+from mailer.db import db
+from mailer.dispatch import service
+from mailer.dispatch.api import mailing_json
+from mailer.dispatch.forms import MailingForm, TestSendForm
+from mailer.dispatch.models import Delivery, Mailing
+from mailer.errors import MailerError
+from mailer.http import page_params
+from mailer.releases.models import Release
+
+bp = Blueprint("mailings", __name__, url_prefix="/mailings")
+
+
+def _choices(form: MailingForm) -> None:
+    releases = db.session.execute(select(Release.id, Release.title).order_by(Release.id.desc()))
+    lists = db.session.execute(select(ContactList.id, ContactList.name).order_by(ContactList.name))
+    segments = db.session.execute(select(Segment.id, Segment.name).order_by(Segment.name))
+    form.release_id.choices = [(i, t) for i, t in releases]
+    list_choices = [(i, n) for i, n in lists]
+    form.list_ids.choices = list_choices
+    form.exclude_list_ids.choices = list_choices
+    form.segment_ids.choices = [(i, n) for i, n in segments]
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """Every mailing, newest first, with its figures."""
+    page, per_page = page_params()
+    mailings = db.session.scalars(service.mailings_query().limit(per_page + 1)
+                                  .offset((page - 1) * per_page)).all()
+    rows = [(m, mailing_json(m)) for m in mailings[:per_page]]
+    titles = dict(db.session.execute(select(Release.id, Release.title)).all())
+    return render_template("web/mailings/index.html", rows=rows, titles=titles, page=page,
+                           has_next=len(mailings) > per_page)
+
+
+@bp.get("/new")
+def new() -> ResponseReturnValue:
+    """The form for a new mailing."""
+    form = MailingForm(formdata=None, release_id=request.args.get("release_id", type=int))
+    _choices(form)
+    return render_template("web/mailings/new.html", form=form)
+
+
+@bp.post("/")
+def create() -> ResponseReturnValue:
+    """Create a draft mailing, then show its language coverage."""
+    form = MailingForm()
+    _choices(form)
+    if form.validate_on_submit():
+        chain = [part for part in re.split(r"[,\s;]+", form.fallback_languages.data or "")
+                 if part]
+        try:
+            mailing = service.create_mailing({
+                "release_id": form.release_id.data, "list_ids": form.list_ids.data or [],
+                "segment_ids": form.segment_ids.data or [],
+                "exclude_list_ids": form.exclude_list_ids.data or [],
+                "fallback_languages": chain, "send_at": form.send_at.data or None,
+                "tracking": bool(form.tracking.data)}, created_by=signed_in_staff().email)
+        except MailerError as exc:
+            for field, reason in exc.fields.items():
+                target = getattr(form, field, None)
+                if target is not None:
+                    target.errors.append(reason)
+                else:
+                    flash(reason, "error")
+        else:
+            return redirect(url_for("mailings.show", mailing_id=mailing.id))
+    return render_template("web/mailings/new.html", form=form), 422
+
+
+def _show(mailing: Mailing, status: int = 200, test_form: TestSendForm | None = None
+          ) -> ResponseReturnValue:
+    coverage = service.language_check(mailing) if mailing.status == "draft" else None
+    release = db.session.get(Release, mailing.release_id)
+    problems = db.session.scalars(
+        select(Delivery).where(Delivery.mailing_id == mailing.id, Delivery.is_test.is_(False),
+                               Delivery.status.in_(["failed", "unknown", "deferred"]))
+        .order_by(Delivery.id).limit(50)).all()
+    return render_template("web/mailings/show.html", mailing=mailing, data=mailing_json(mailing),
+                           release=release, coverage=coverage, action_form=ActionForm(),
+                           test_form=test_form or TestSendForm(formdata=None),
+                           problems=problems), status
+
+
+@bp.get("/<int:mailing_id>")
+def show(mailing_id: int) -> ResponseReturnValue:
+    """One mailing: coverage before sending, live progress after."""
+    return _show(service.get_mailing(mailing_id))
+
+
+@bp.get("/<int:mailing_id>/progress.json")
+def progress(mailing_id: int) -> ResponseReturnValue:
+    """The figures the progress bar polls."""
+    return jsonify(mailing_json(service.get_mailing(mailing_id)))
+
+
+ACTIONS = {
+    "send": (service.send_mailing, "Sending started."),
+    "pause": (service.pause_mailing, "Paused. Nobody gets a second copy when you resume."),
+    "resume": (service.resume_mailing, "Resumed."),
+    "cancel": (service.cancel_mailing, "Cancelled. Deliveries not yet started will not go out."),
+}
+
+
+@bp.post("/<int:mailing_id>/<any(send, pause, resume, cancel):action>")
+def control(mailing_id: int, action: str) -> ResponseReturnValue:
+    """Send, pause, resume or cancel; errors are shown on the mailing's page."""
+    if not ActionForm().validate_on_submit():
+        flash("The form expired. Try again.", "error")
+        return redirect(url_for("mailings.show", mailing_id=mailing_id))
+    run, done = ACTIONS[action]
+    try:
+        run(mailing_id)
+    except MailerError as exc:
+        details = " ".join(exc.fields.values())
+        flash(f"{exc.message} {details}".strip(), "error")
+        return _show(service.get_mailing(mailing_id), status=exc.status)
+    flash(done, "info")
+    return redirect(url_for("mailings.show", mailing_id=mailing_id))
+
+
+@bp.post("/<int:mailing_id>/test")
+def test(mailing_id: int) -> ResponseReturnValue:
+    """Send a test to staff addresses."""
+    form = TestSendForm()
+    mailing = service.get_mailing(mailing_id)
+    if form.validate_on_submit():
+        emails = [part for part in re.split(r"[,\s;]+", form.emails.data or "") if part]
+        try:
+            sent = service.send_test(mailing_id, emails, requested_by=signed_in_staff().email)
+        except MailerError as exc:
+            form.emails.errors.append(" ".join(exc.fields.values()) or exc.message)
+        else:
+            flash("Test sent to " + ", ".join(sent) + ".", "info")
+            return redirect(url_for("mailings.show", mailing_id=mailing_id))
+    return _show(mailing, status=422, test_form=form)
