@@ -97,7 +97,6 @@ def init_celery(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
 
-    import worker.dispatch_tasks  # noqa: F401  (registers the shared tasks with this app)
-    import worker.tasks  # noqa: F401
+    import worker.tasks  # noqa: F401  (registers the shared tasks with this app)
 
     return celery
