@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -42,8 +43,10 @@ def ensure_first_admin() -> tuple[str, str] | None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=int, help="Web server threads.")
+@click.option("--demo", is_flag=True,
+              help="On an empty database, also load the demo data (as `mailer demo` does).")
 @with_appcontext
-def run_command(host: str, port: int, threads: int) -> None:
+def run_command(host: str, port: int, threads: int, demo: bool) -> None:
     """Apply migrations and serve the app; with the embedded broker, run a worker in-process."""
     from waitress import serve
 
@@ -51,11 +54,13 @@ def run_command(host: str, port: int, threads: int) -> None:
     configure_logging(app.config["MAILER_LOG_LEVEL"])
     upgrade_database()
     credentials = ensure_first_admin()
+    demo_note = load_demo_data(credentials[0]) if demo and credentials else None
 
     if app.config["MAILER_EMBEDDED_BROKER"]:
         from worker.embedded import start_embedded_worker
 
-        start_embedded_worker(app.extensions["celery"])
+        schedule = Path(app.instance_path) / "celerybeat-schedule"
+        start_embedded_worker(app.extensions["celery"], schedule_filename=str(schedule))
         worker_note = "an in-process worker on the embedded broker"
     else:
         worker_note = "no worker here: run `mailer worker` next to it"
@@ -66,8 +71,24 @@ def run_command(host: str, port: int, threads: int) -> None:
     if credentials:
         click.echo(f"  first admin: {credentials[0]}  password: {credentials[1]}", err=True)
         click.echo("  (shown once: sign in and change it under Account)", err=True)
+    if demo_note:
+        click.echo(f"  demo data: {demo_note}", err=True)
     sys.stderr.flush()
     serve(app, host=host, port=port, threads=threads, ident="mailer")
+
+
+def load_demo_data(author_email: str) -> str | None:
+    """Load the demo data on behalf of the first admin; one line saying what, or None."""
+    from mailer.auth import service
+    from mailer.demo import load_demo
+    from mailer.errors import MailerError
+
+    try:
+        report = load_demo(service.find_user_by_email(author_email))
+    except MailerError:  # the service still starts; `mailer demo` says what went wrong
+        log.exception("could not load the demo data")
+        return None
+    return report.summary()
 
 
 def _transport(app: Flask) -> str:
@@ -139,7 +160,9 @@ def users_token(email: str, name: str) -> None:
 def register_commands(app: Flask) -> None:
     """Add the mailer's commands to ``app.cli`` (Flask-Migrate adds ``db`` itself)."""
     from mailer.contacts.importing.cli import contacts_group
+    from mailer.demo.cli import demo_command
     from mailer.dispatch.cli import mailings_group
 
-    for command in (run_command, worker_command, users_group, contacts_group, mailings_group):
+    for command in (run_command, worker_command, users_group, contacts_group, mailings_group,
+                    demo_command):
         app.cli.add_command(command)

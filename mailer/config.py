@@ -25,7 +25,7 @@ MIN_SECRET_LENGTH = 32
 # Whole-number settings: name -> (default, smallest allowed value).
 NUMBERS: dict[str, tuple[int, int]] = {
     "MAILER_OUTBOX_RETENTION_DAYS": (30, 1),
-    "MAILER_IMPORT_MAX_BYTES": (50 * 1024 * 1024, 1),
+    "MAILER_IMPORT_MAX_BYTES": (50_000_000, 1),
     "MAILER_ATTACHMENT_MAX_BYTES": (10 * 1024 * 1024, 1),
     "MAILER_DISPATCH_CONCURRENCY": (2, 1),
     "MAILER_BATCH_SIZE": (100, 1),

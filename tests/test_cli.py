@@ -107,5 +107,5 @@ def test_production_refuses_to_start_with_a_weak_secret(tmp_path: Path) -> None:
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = run_command([MAILER, "--help"], {"MAILER_INSTANCE": str(tmp_path)})
-    for command in ("run", "worker", "db", "users"):
+    for command in ("run", "worker", "db", "users", "demo"):
         assert re.search(rf"^\s+{command}\s", result.stdout, re.MULTILINE), command

@@ -1,4 +1,4 @@
-"""A non-editable install carries the templates, static files and migrations."""
+"""A non-editable install carries the templates, static files, migrations and demo data."""
 
 from __future__ import annotations
 
@@ -26,3 +26,9 @@ def test_wheel_contains_templates_and_migrations(tmp_path: Path) -> None:
     assert "mailer/migrations/alembic.ini" in names
     assert any(n.startswith("mailer/migrations/versions/0001_") for n in names)
     assert "worker/celery.py" in names
+    demo = sorted(ROOT.joinpath("mailer", "demo", "release").glob("*.md"))
+    assert len(demo) >= 6
+    for release_file in demo:
+        relative = release_file.relative_to(ROOT).as_posix()
+        assert relative in names, relative
+    assert "mailer/demo/load.py" in names

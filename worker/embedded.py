@@ -27,6 +27,7 @@ class EmbeddedWorker(WorkController):
 
 
 def start_embedded_worker(celery: Celery, *, concurrency: int = 2, beat: bool = True,
+                          schedule_filename: str | None = None,
                           ready_timeout: float = 30.0) -> EmbeddedWorker:
     """Start a worker (and the beat scheduler) in a daemon thread; returns once it consumes."""
     worker = EmbeddedWorker(
@@ -35,6 +36,7 @@ def start_embedded_worker(celery: Celery, *, concurrency: int = 2, beat: bool = 
         concurrency=concurrency,
         queues=list(QUEUES),
         beat=beat,
+        schedule_filename=schedule_filename,
         without_heartbeat=True,
         without_mingle=True,
         without_gossip=True,

@@ -13,6 +13,7 @@ from mailer.dispatch import service
 from mailer.dispatch.models import Delivery, DeliveryStatus, Mailing
 from mailer.errors import Invalid
 from mailer.http import json_body, paged
+from mailer.tracking import engagement
 
 bp = Blueprint("mailings_api", __name__, url_prefix="/api/v1/mailings")
 
@@ -33,6 +34,8 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
         "fallback_languages": mailing.fallback_languages,
         "send_at": _time(mailing.send_at),
         "tracking": mailing.tracking,
+        "local_window": (mailing.options or {}).get("local_window"),
+        "correction_of": (mailing.options or {}).get("correction_of"),
         "pause_reason": mailing.pause_reason or None,
         "created_by": mailing.created_by,
         "created_at": _time(mailing.created_at),
@@ -57,9 +60,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
         "attempts": delivery.attempts,
         "next_attempt_at": _time(delivery.next_attempt_at),
         "sent_at": _time(delivery.sent_at),
-        "opened_at": None,
-        "clicked_at": None,
-        "bounce": None,
+        **engagement.delivery_fields(delivery.id),  # tracking hook: opened_at, clicked_at, bounce
         "error": (f"{delivery.smtp_code or ''} {delivery.smtp_reply}".strip() or None)
         if failed else None,
         "message_id": delivery.message_id,
@@ -121,6 +122,20 @@ def resume(mailing_id: int) -> ResponseReturnValue:
 def cancel(mailing_id: int) -> ResponseReturnValue:
     """Cancel for good."""
     return mailing_json(service.cancel_mailing(mailing_id))
+
+
+@bp.post("/<int:mailing_id>/resend-failed")
+def resend_failed(mailing_id: int) -> ResponseReturnValue:
+    """Queue failed and deferred deliveries again (202)."""
+    return mailing_json(service.resend_failed(mailing_id)), 202
+
+
+@bp.post("/<int:mailing_id>/correction")
+def correction(mailing_id: int) -> ResponseReturnValue:
+    """A draft mailing of ``{release_id}`` to exactly those who received this one."""
+    mailing = service.create_correction(mailing_id, json_body().get("release_id"),
+                                        created_by=signed_in_staff().email)
+    return mailing_json(mailing), 201
 
 
 STATUS_FILTERS = {s.value for s in DeliveryStatus} - {DeliveryStatus.CLAIMED.value}

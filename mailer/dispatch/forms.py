@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 
 class MailingForm(FlaskForm):
@@ -20,6 +20,12 @@ class MailingForm(FlaskForm):
         description="For journalists who read none of the translated languages, e.g. “ru, en”.")
     send_at = StringField("Send at (optional)", validators=[Optional(), Length(max=40)],
                           description="ISO time with offset, e.g. 2026-12-01T09:00:00+05:00.")
+    window_start = IntegerField("Deliver from (local hour)", validators=[Optional(),
+                                                                       NumberRange(0, 23)])
+    window_end = IntegerField("until (local hour)", validators=[Optional(), NumberRange(1, 24)],
+                              description="Leave empty to send at once. With 9 and 11, each "
+                                          "journalist gets it between 9:00 and 11:00 where "
+                                          "they live.")
     tracking = BooleanField("Track opens and clicks", default=True)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, or_, select
@@ -22,9 +23,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from mailer.contacts.filtering import conditions, in_lists_condition, suppressed_condition
 from mailer.contacts.models import Contact, Segment
 from mailer.contacts.segments import filter_of
-from mailer.db import db
+from mailer.db import db, utcnow
 from mailer.dispatch.models import Delivery, DeliveryStatus, Mailing
+from mailer.dispatch.window import next_start
 from mailer.releases.languages import Resolution, resolve_language
+from mailer.tracking import preferences
 
 CHUNK = 5000
 
@@ -39,20 +42,23 @@ class FreezeResult:
 
 def audience_rows(list_ids: Sequence[int], segment_ids: Sequence[int],
                   exclude_list_ids: Sequence[int], start_after: int = 0) -> Iterator[Any]:
-    """(id, email, language, languages, suppressed) of every contact in the audience.
+    """(id, email, language, languages, suppressed, timezone, wanted) of every contact in the
+    audience (``wanted``: the languages they chose in the preference centre, or None).
 
     Read in keyset pages (``id > last`` … ``LIMIT``), each its own short query, so the caller
     may commit between pages and memory holds one page at a time.
     """
     included: list[ColumnElement[bool]] = []
     if list_ids:
-        included.append(in_lists_condition(sorted(set(list_ids))))
+        # tracking hook: list opt-outs from the preference centre do not count as membership
+        included.append(preferences.subscribed_in_lists_condition(sorted(set(list_ids))))
     if segment_ids:
         segments = db.session.scalars(select(Segment).where(Segment.id.in_(segment_ids)))
         included.extend(conditions(filter_of(segment.filters or {})) for segment in segments)
     query = (
         select(Contact.id, Contact.email, Contact.language, Contact.languages,
-               suppressed_condition().label("suppressed"))
+               suppressed_condition().label("suppressed"), Contact.timezone,
+               preferences.wanted_languages_column().label("wanted"))  # tracking hook
         .where(or_(*included) if included else false())
         .order_by(Contact.id)
         .limit(CHUNK)
@@ -80,29 +86,68 @@ def new_message_id(mailing_id: int, domain: str) -> str:
     return f"<m{mailing_id}.{secrets.token_hex(12)}@{domain}>"
 
 
+def correction_rows(parent_id: int, start_after: int = 0) -> Iterator[Any]:
+    """The contacts who received mailing ``parent_id``, with the language they got first.
+
+    Same shape as :func:`audience_rows`; keyset-paged likewise.
+    """
+    query = (
+        select(Contact.id, Contact.email, Delivery.language, Contact.languages,
+               suppressed_condition().label("suppressed"), Contact.timezone,
+               preferences.wanted_languages_column().label("wanted"))  # tracking hook
+        .join(Delivery, Delivery.contact_id == Contact.id)
+        .where(Delivery.mailing_id == parent_id, Delivery.status == DeliveryStatus.SENT,
+               Delivery.is_test.is_(False))
+        .order_by(Contact.id)
+        .limit(CHUNK)
+    )
+    last = start_after
+    while True:
+        page = db.session.execute(query.where(Contact.id > last)).all()
+        if not page:
+            return
+        yield from page
+        last = page[-1][0]
+
+
 def freeze_audience(mailing: Mailing, available_languages: Sequence[str], *, domain: str,
-                    on_chunk: Callable[[int], None] | None = None) -> FreezeResult:
-    """Write one delivery per recipient of ``mailing``; ``on_chunk(n)`` after each commit."""
+                    on_chunk: Callable[[int], None] | None = None,
+                    now: datetime | None = None) -> FreezeResult:
+    """Write one delivery per recipient of ``mailing``; ``on_chunk(n)`` after each commit.
+
+    A correction (``options["correction_of"]``) goes to exactly those who received the
+    original, in the language they got it in where the correction has it. A local-time window
+    (``options["local_window"] = [start, end]``) holds each delivery until the window opens
+    where its recipient lives.
+    """
     result = FreezeResult()
-    cache: dict[tuple[str, ...], Resolution] = {}
+    now = now or utcnow()
+    options = mailing.options or {}
+    window = options.get("local_window")
+    cache: dict[tuple[tuple[str, ...], tuple[str, ...]], Resolution] = {}
     chunk: list[dict[str, Any]] = []
     # Resumable: a freeze cut short (a worker died) goes on after the last contact written.
     done = db.session.scalar(select(func.max(Delivery.contact_id)).where(
         Delivery.mailing_id == mailing.id, Delivery.is_test.is_(False))) or 0
-    rows = audience_rows(mailing.list_ids or [], mailing.segment_ids or [],
-                         mailing.exclude_list_ids or [], start_after=done)
-    for contact_id, email, language, languages, suppressed in rows:
-        ranked = reading_languages(language, languages)
-        resolution = cache.get(ranked)
+    parent = options.get("correction_of")
+    rows = correction_rows(int(parent), start_after=done) if parent else audience_rows(
+        mailing.list_ids or [], mailing.segment_ids or [], mailing.exclude_list_ids or [],
+        start_after=done)
+    for contact_id, email, language, languages, suppressed, timezone, wanted in rows:
+        # tracking hook: only the languages the journalist wants (preferences.restrict_languages)
+        ranked, fallbacks = preferences.restrict_languages(
+            reading_languages(language, languages), mailing.fallback_languages or [],
+            wanted or [])
+        resolution = cache.get((ranked, fallbacks))
         if resolution is None:
-            resolution = resolve_language(ranked, available_languages,
-                                          mailing.fallback_languages or [])
-            cache[ranked] = resolution
+            resolution = resolve_language(ranked, available_languages, fallbacks)
+            cache[(ranked, fallbacks)] = resolution
         status, skip_reason = DeliveryStatus.QUEUED, ""
         if suppressed:
             status, skip_reason = DeliveryStatus.SKIPPED, "suppressed"
         elif resolution.language is None:
-            status, skip_reason = DeliveryStatus.SKIPPED, "no usable language"
+            status, skip_reason = DeliveryStatus.SKIPPED, (
+                preferences.NO_WANTED_LANGUAGE if wanted else "no usable language")
         if skip_reason:
             result.skipped[skip_reason] = result.skipped.get(skip_reason, 0) + 1
         chunk.append({
@@ -110,6 +155,7 @@ def freeze_audience(mailing: Mailing, available_languages: Sequence[str], *, dom
             "language": resolution.language or "", "language_reason": resolution.reason[:200],
             "status": status, "skip_reason": skip_reason,
             "message_id": new_message_id(mailing.id, domain),
+            "next_attempt_at": next_start(now, timezone or "UTC", *window) if window else None,
         })
         if len(chunk) >= CHUNK:
             _write(chunk, result, on_chunk)

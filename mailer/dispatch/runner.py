@@ -103,6 +103,9 @@ def start_mailing(mailing_id: int) -> None:
         log.info("mailing %s frozen: %s recipients, skipped %s", mailing_id,
                  result.recipients, result.skipped)
         if rung:
+            # Workers may have sent everything before the freeze was marked done: they could
+            # not finish the mailing then, so finish it here.
+            service.finish_if_done(mailing_id)
             return
     if not service.finish_if_done(mailing_id):
         for _ in range(concurrency):

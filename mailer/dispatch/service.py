@@ -13,18 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from mailer.audit import service as audit
-from mailer.contacts.models import ContactList, Segment
+from mailer.contacts.models import Contact, ContactList, Segment, Suppression
 from mailer.contacts.validation import FieldError, normalise_email, normalise_language
 from mailer.db import db, utcnow
 from mailer.dispatch import ledger
-from mailer.dispatch.freeze import audience_rows, new_message_id
+from mailer.dispatch.freeze import audience_rows, correction_rows, new_message_id
 from mailer.dispatch.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from mailer.dispatch.window import check_window
 from mailer.errors import Conflict, Invalid, NotFound
 from mailer.releases.languages import audience_language_summary
 from mailer.releases.models import Release
+from mailer.tracking import engagement
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,8 @@ def _send_at(value: object, errors: dict[str, str]) -> datetime | None:
     return moment
 
 
-def create_mailing(values: dict[str, Any], created_by: str) -> Mailing:
+def create_mailing(values: dict[str, Any], created_by: str,
+                   correction_of: int | None = None) -> Mailing:
     """A draft mailing of a release to lists and segments; 422 names every bad field."""
     errors: dict[str, str] = {}
     release_id = values.get("release_id")
@@ -107,22 +110,35 @@ def create_mailing(values: dict[str, Any], created_by: str) -> Mailing:
                               ("segment_ids", Segment, segment_ids)):
         if field not in errors and (unknown := _unknown(model, ids)):
             errors[field] = "unknown ids: " + ", ".join(map(str, unknown))
-    if not list_ids and not segment_ids and "list_ids" not in errors:
+    if not list_ids and not segment_ids and "list_ids" not in errors and not correction_of:
         errors["list_ids"] = "choose at least one list or segment"
     chain = _languages(values.get("fallback_languages"), errors)
     send_at = _send_at(values.get("send_at"), errors)
     tracking = values.get("tracking", True)
     if not isinstance(tracking, bool):
         errors["tracking"] = "must be true or false"
+    options: dict[str, Any] = {}
+    window = values.get("local_window")
+    if window not in (None, [], ""):
+        try:
+            if not isinstance(window, list) or len(window) != 2:
+                raise ValueError("give two local hours, e.g. [9, 17]")
+            options["local_window"] = list(check_window(*window))
+        except ValueError as exc:
+            errors["local_window"] = str(exc)
     if errors:
         raise Invalid("The mailing cannot be created.", fields=errors)
     mailing = Mailing(release_id=release_id, list_ids=list_ids, exclude_list_ids=exclude_ids,
                       segment_ids=segment_ids, fallback_languages=chain, send_at=send_at,
-                      tracking=tracking, created_by=created_by, status=MailingStatus.DRAFT)
+                      tracking=tracking, created_by=created_by, status=MailingStatus.DRAFT,
+                      options=options)
+    if correction_of is not None:
+        mailing.options = {**options, "correction_of": correction_of}
     db.session.add(mailing)
     db.session.flush()
     audit.record("mailing.created", target_type="mailing", target_id=mailing.id,
-                 summary=f"Mailing of release {release_id} created")
+                 summary=f"Mailing of release {release_id} created"
+                 + (f" as a correction of mailing {correction_of}" if correction_of else ""))
     db.session.commit()
     return mailing
 
@@ -132,9 +148,10 @@ def language_check(mailing: Mailing) -> dict[str, Any]:
     release = db.session.get(Release, mailing.release_id)
     if release is None:
         raise NotFound("The release of this mailing no longer exists.")
-    rows = (row for row in audience_rows(mailing.list_ids or [], mailing.segment_ids or [],
-                                         mailing.exclude_list_ids or [])
-            if not row.suppressed)
+    parent = (mailing.options or {}).get("correction_of")
+    source = correction_rows(int(parent)) if parent else audience_rows(
+        mailing.list_ids or [], mailing.segment_ids or [], mailing.exclude_list_ids or [])
+    rows = (row for row in source if not row.suppressed)
     summary = audience_language_summary(rows, release, mailing.fallback_languages or [])
     return summary.as_dict()
 
@@ -220,6 +237,51 @@ def cancel_mailing(mailing_id: int) -> Mailing:
     return mailing
 
 
+def resend_failed(mailing_id: int) -> Mailing:
+    """Queue again the deliveries that failed or wait for a retry (never sent, unknown or
+    suppressed ones): "resend to failed and deferred only"."""
+    mailing = get_mailing(mailing_id)
+    if mailing.status not in {MailingStatus.SENT, MailingStatus.PAUSED, MailingStatus.SENDING}:
+        raise Conflict(f"Only a mailing that was sent can resend its failures; it is "
+                       f"{mailing.status}.")
+    suppressed_contacts = select(Contact.id).where(
+        Contact.email_hash.in_(select(Suppression.email_hash)))
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.mailing_id == mailing.id, Delivery.is_test.is_(False),
+               Delivery.status.in_([DeliveryStatus.FAILED.value, DeliveryStatus.DEFERRED.value]),
+               or_(Delivery.contact_id.is_(None),
+                   Delivery.contact_id.not_in(suppressed_contacts)))
+        .values(status=DeliveryStatus.QUEUED, next_attempt_at=None, claimed_by="")
+        .execution_options(synchronize_session=False))
+    count = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if not count:
+        db.session.rollback()
+        raise Conflict("Nothing to resend: no delivery failed or waits for a retry.")
+    mailing.status = MailingStatus.SENDING
+    mailing.pause_reason = ""
+    mailing.finished_at = None
+    audit.record("mailing.resent_failed", target_type="mailing", target_id=mailing.id,
+                 summary=f"{count} failed or deferred deliveries queued again")
+    db.session.commit()
+    enqueue("dispatch.start_mailing", mailing.id)
+    return mailing
+
+
+def create_correction(mailing_id: int, release_id: object, created_by: str) -> Mailing:
+    """A draft mailing of ``release_id`` to exactly those who received mailing ``mailing_id``."""
+    parent = get_mailing(mailing_id)
+    if parent.status not in {MailingStatus.SENT, MailingStatus.SENDING, MailingStatus.PAUSED,
+                             MailingStatus.CANCELLED}:
+        raise Conflict("A correction needs a mailing that went out.")
+    received = ledger.status_counts(parent.id).get(DeliveryStatus.SENT.value, 0)
+    if not received:
+        raise Conflict("Nobody has received this mailing yet, so there is nobody to correct.")
+    return create_mailing({"release_id": release_id, "tracking": parent.tracking,
+                           "fallback_languages": parent.fallback_languages},
+                          created_by, correction_of=parent.id)
+
+
 def send_test(mailing_id: int, emails: object, requested_by: str) -> list[str]:
     """Send the mailing to staff addresses now, marked as tests and never counted."""
     mailing = get_mailing(mailing_id)
@@ -286,9 +348,7 @@ def progress(mailing: Mailing) -> dict[str, Any]:
             "unknown": counts.get("unknown", 0),
             "skipped": counts.get("skipped", 0),
             "cancelled": counts.get("cancelled", 0),
-            "opened": 0,
-            "clicked": 0,
-            "unsubscribed": 0,
+            **engagement.mailing_counts(mailing.id),  # tracking hook: opened, clicked, …
         },
         "languages": ledger.language_counts(mailing.id),
         "rate_per_second": round(rate, 2) if rate else None,

@@ -68,10 +68,13 @@ def create() -> ResponseReturnValue:
                 "segment_ids": form.segment_ids.data or [],
                 "exclude_list_ids": form.exclude_list_ids.data or [],
                 "fallback_languages": chain, "send_at": form.send_at.data or None,
-                "tracking": bool(form.tracking.data)}, created_by=signed_in_staff().email)
+                "tracking": bool(form.tracking.data),
+                "local_window": [form.window_start.data, form.window_end.data]
+                if form.window_start.data is not None or form.window_end.data is not None
+                else None}, created_by=signed_in_staff().email)
         except MailerError as exc:
             for field, reason in exc.fields.items():
-                target = getattr(form, field, None)
+                target = getattr(form, "window_end" if field == "local_window" else field, None)
                 if target is not None:
                     target.errors.append(reason)
                 else:
@@ -89,8 +92,11 @@ def _show(mailing: Mailing, status: int = 200, test_form: TestSendForm | None = 
         select(Delivery).where(Delivery.mailing_id == mailing.id, Delivery.is_test.is_(False),
                                Delivery.status.in_(["failed", "unknown", "deferred"]))
         .order_by(Delivery.id).limit(50)).all()
+    releases = db.session.execute(select(Release.id, Release.title)
+                                  .order_by(Release.id.desc()).limit(200)).all()
     return render_template("web/mailings/show.html", mailing=mailing, data=mailing_json(mailing),
                            release=release, coverage=coverage, action_form=ActionForm(),
+                           releases=releases,
                            test_form=test_form or TestSendForm(formdata=None),
                            problems=problems), status
 
@@ -112,10 +118,11 @@ ACTIONS = {
     "pause": (service.pause_mailing, "Paused. Nobody gets a second copy when you resume."),
     "resume": (service.resume_mailing, "Resumed."),
     "cancel": (service.cancel_mailing, "Cancelled. Deliveries not yet started will not go out."),
+    "resend-failed": (service.resend_failed, "Failed and deferred deliveries queued again."),
 }
 
 
-@bp.post("/<int:mailing_id>/<any(send, pause, resume, cancel):action>")
+@bp.post("/<int:mailing_id>/<any(send, pause, resume, cancel, 'resend-failed'):action>")
 def control(mailing_id: int, action: str) -> ResponseReturnValue:
     """Send, pause, resume or cancel; errors are shown on the mailing's page."""
     if not ActionForm().validate_on_submit():
@@ -130,6 +137,21 @@ def control(mailing_id: int, action: str) -> ResponseReturnValue:
         return _show(service.get_mailing(mailing_id), status=exc.status)
     flash(done, "info")
     return redirect(url_for("mailings.show", mailing_id=mailing_id))
+
+
+@bp.post("/<int:mailing_id>/correction")
+def correction(mailing_id: int) -> ResponseReturnValue:
+    """Start a correction: a draft to exactly those who received this mailing."""
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("mailings.show", mailing_id=mailing_id))
+    try:
+        mailing = service.create_correction(mailing_id, request.form.get("release_id", type=int),
+                                            created_by=signed_in_staff().email)
+    except MailerError as exc:
+        flash(f"{exc.message} {' '.join(exc.fields.values())}".strip(), "error")
+        return redirect(url_for("mailings.show", mailing_id=mailing_id))
+    flash("Correction created: check it, then send it.", "info")
+    return redirect(url_for("mailings.show", mailing_id=mailing.id))
 
 
 @bp.post("/<int:mailing_id>/test")

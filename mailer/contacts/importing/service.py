@@ -4,8 +4,9 @@ Owns the import's rules, the same for the API, the CLI and the web wizard:
 
 * The whole file is checked before anything is written (size, encoding, binary content, a
   header row with an email column); a refused file writes nothing.
-* Rows are then streamed: memory holds one chunk (``CHUNK_ROWS`` valid rows), whatever the
-  file's size. Each chunk is written in one transaction with a handful of bulk statements.
+* Rows are then streamed in chunks of ``CHUNK_ROWS`` valid rows, each written in one
+  transaction with a handful of bulk statements by a second thread while the next chunk is
+  read (``pipeline``): memory holds three chunks at most, whatever the file's size.
 * A row that breaks a rule is reported (row, field, reason) and skipped; the valid rows are
   imported anyway. That is the product decision: a press office's list of 5,000 journalists
   should not be held back by three typos, and the report says exactly which rows to fix.
@@ -153,6 +154,13 @@ def list_choices() -> list[tuple[int, str]]:
     """``(id, name)`` of every contact list, by name, for choosing an import's target."""
     rows = db.session.execute(select(LISTS.c.id, LISTS.c.name).order_by(LISTS.c.name))
     return [(list_id, name) for list_id, name in rows]
+
+
+def list_name(list_id: int | None) -> str | None:
+    """The name of a list, if it (still) exists."""
+    if list_id is None:
+        return None
+    return db.session.scalar(select(LISTS.c.name).where(LISTS.c.id == list_id))
 
 
 def _mapping(header: list[str], chosen: Sequence[str | None] | None) -> Mapping:

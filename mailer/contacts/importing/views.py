@@ -171,8 +171,9 @@ def report() -> ResponseReturnValue:
     pending = _pending()
     if pending.report is None:
         return redirect(url_for("contacts_import.options"))
-    return render_template("web/contacts/import/report.html",
-                           report=ImportReport.from_dict(pending.report))
+    outcome = ImportReport.from_dict(pending.report)
+    return render_template("web/contacts/import/report.html", report=outcome,
+                           list_name=service.list_name(outcome.list_id))
 
 
 @bp.post("/cancel")
