@@ -20,6 +20,8 @@ WEB_BLUEPRINTS = [
     "mailer.releases.views",
     "mailer.releases.public",
     "mailer.dispatch.views",
+    "mailer.tracking.views",
+    "mailer.tracking.report_views",
     "mailer.audit.views",
     "mailer.web.views",
     "mailer.web.health",
@@ -34,5 +36,6 @@ API_BLUEPRINTS = [
     "mailer.contacts.suppressions_api",
     "mailer.releases.api",
     "mailer.dispatch.api",
+    "mailer.tracking.api",
     "mailer.web.api",
 ]

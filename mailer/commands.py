@@ -162,7 +162,8 @@ def register_commands(app: Flask) -> None:
     from mailer.contacts.importing.cli import contacts_group
     from mailer.demo.cli import demo_command
     from mailer.dispatch.cli import mailings_group
+    from mailer.tracking.cli import bounces_group
 
     for command in (run_command, worker_command, users_group, contacts_group, mailings_group,
-                    demo_command):
+                    demo_command, bounces_group):
         app.cli.add_command(command)

@@ -34,6 +34,8 @@ NUMBERS: dict[str, tuple[int, int]] = {
     "MAILER_MAX_ATTEMPTS": (8, 1),
     "MAILER_CLAIM_TIMEOUT_SECONDS": (120, 1),
     "MAILER_SMTP_TIMEOUT_SECONDS": (30, 1),
+    "MAILER_TRACKING_FLUSH_MS": (200, 0),
+    "MAILER_SCANNER_SECONDS": (10, 0),
 }
 # Free-text settings with their defaults (validated where they are used).
 TEXTS: dict[str, str] = {

@@ -13,22 +13,38 @@ from mailer.contacts.models import (
 from mailer.dispatch.models import Delivery, Mailing, RateLimitState
 from mailer.outbox.models import OutboxMessage
 from mailer.releases.models import Attachment, Release, Translation, TranslationRevision
+from mailer.tracking.models import (
+    Bounce,
+    BounceScore,
+    ContactPreference,
+    DeliveryEngagement,
+    ListOptOut,
+    TrackedLink,
+    TrackingEvent,
+)
 
 __all__ = [
     "ApiToken",
     "Attachment",
     "AuditEvent",
+    "Bounce",
+    "BounceScore",
     "Contact",
     "ContactList",
+    "ContactPreference",
     "ContactTag",
     "Delivery",
+    "DeliveryEngagement",
     "ListMember",
+    "ListOptOut",
     "Mailing",
     "OutboxMessage",
     "RateLimitState",
     "Release",
     "Segment",
     "Suppression",
+    "TrackedLink",
+    "TrackingEvent",
     "Translation",
     "TranslationRevision",
     "User",

@@ -20,8 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, update
 
+from mailer.contacts.models import Suppression
+from mailer.contacts.validation import email_hash
 from mailer.db import db, utcnow
 from mailer.dispatch.models import CLAIMABLE_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus
 
@@ -189,3 +191,111 @@ def next_due(mailing_id: int) -> datetime | None:
         select(func.min(Delivery.next_attempt_at)).where(
             Delivery.mailing_id == mailing_id, Delivery.status == DeliveryStatus.DEFERRED)
     )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the server answered for one delivery, waiting to be written."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    code: int | None = None
+    reply: str = ""
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
+NO_ROW = -1  # an id no delivery has: "no outcome to write" / "nothing to start"
+
+
+class LedgerWriter:
+    """The per-message writes of one worker's run, on a connection of its own.
+
+    Named query ``step``: write the previous delivery's outcome and mark the next one
+    ``sending`` in one atomic step — on PostgreSQL a single statement (two data-modifying
+    CTEs, autocommit: one round trip, no BEGIN/COMMIT); on SQLite two statements in one
+    transaction. The next row only moves if it is still ``claimed`` (a pause may have released
+    it) and its address is not suppressed by now (an unsubscribe since the freeze). So each
+    message costs one committed write before its SMTP transaction, and the outcome is committed
+    at the latest with the next message's start, or by :meth:`flush` at once when no message
+    follows.
+    """
+
+    def __init__(self) -> None:
+        engine = db.engine
+        self.postgres = engine.dialect.name == "postgresql"
+        connection = engine.connect()
+        self.connection = (connection.execution_options(isolation_level="AUTOCOMMIT")
+                           if self.postgres else connection)
+        self.pending: Outcome | None = None
+        self._done = (
+            update(Delivery)
+            .where(Delivery.id == bindparam("done_id"))
+            .values(status=bindparam("done_status"), smtp_code=bindparam("code"),
+                    smtp_reply=bindparam("reply"), next_attempt_at=bindparam("next_at"),
+                    sent_at=func.coalesce(bindparam("sent_at", type_=Delivery.sent_at.type),
+                                          Delivery.sent_at),
+                    claimed_by="")
+        )
+        self._start = (
+            update(Delivery)
+            .where(Delivery.id == bindparam("start_id"),
+                   Delivery.status == DeliveryStatus.CLAIMED,
+                   ~exists().where(Suppression.email_hash == bindparam("start_hash")))
+            .values(status=DeliveryStatus.SENDING, claimed_at=bindparam("now"),
+                    attempts=Delivery.attempts + 1)
+        )
+        if self.postgres:
+            done = self._done.returning(Delivery.id).cte("done")
+            started = self._start.returning(Delivery.id).cte("started")
+            self._step = select(func.count()).select_from(started).add_cte(done)
+
+    def _params(self, outcome: Outcome | None, start_id: int, start_email: str,
+                now: datetime) -> dict[str, object]:
+        return {
+            "done_id": outcome.delivery_id if outcome else NO_ROW,
+            "done_status": outcome.status.value if outcome else DeliveryStatus.QUEUED.value,
+            "code": outcome.code if outcome else None,
+            "reply": (outcome.reply[:2000] if outcome else ""),
+            "next_at": outcome.next_attempt_at if outcome else None,
+            "sent_at": outcome.sent_at if outcome else None,
+            "start_id": start_id,
+            "start_hash": email_hash(start_email) if start_id != NO_ROW else "",
+            "now": now,
+        }
+
+    def start(self, delivery_id: int, email: str, now: datetime) -> bool:
+        """Write the pending outcome and mark ``delivery_id`` sending; False if it may not go
+        (released meanwhile, or its address is suppressed by now)."""
+        params = self._params(self.pending, delivery_id, email, now)
+        self.pending = None
+        if self.postgres:
+            started = self.connection.execute(self._step, params).scalar_one()
+        else:
+            self.connection.execute(self._done, params)
+            started = self.connection.execute(self._start, params).rowcount
+            self.connection.commit()
+        return bool(started)
+
+    def record(self, outcome: Outcome, *, defer: bool = True) -> None:
+        """Keep ``outcome`` to write with the next start, or write it now."""
+        self.pending = outcome
+        if not defer:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending outcome, if any."""
+        if self.pending is None:
+            return
+        params = self._params(self.pending, NO_ROW, "", utcnow())
+        self.pending = None
+        self.connection.execute(self._done, params)
+        if not self.postgres:
+            self.connection.commit()
+
+    def close(self) -> None:
+        """Flush and give the connection back."""
+        try:
+            self.flush()
+        finally:
+            self.connection.close()

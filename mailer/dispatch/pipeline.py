@@ -30,6 +30,8 @@ from mailer.dispatch.transports import (
     Transport,
     UnknownOutcome,
 )
+from mailer.tracking.bounces import record_smtp_rejection
+from mailer.tracking.gate import skip_if_suppressed
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +192,9 @@ def _send_one(delivery: ClaimedDelivery, mailing_id: int, composer: Composer,
         ledger.record_outcome(delivery.id, DeliveryStatus.QUEUED,
                               next_attempt_at=clock() + timedelta(seconds=policy.max_rate_wait))
         return "postponed"
+    # tracking hook: an address suppressed since the freeze (unsubscribed, bounced) is skipped.
+    if skip_if_suppressed(delivery.id, delivery.email):
+        return "skipped"
     if not ledger.start_sending(delivery.id, now=clock()):
         return "lost"  # released by a pause or recovered meanwhile: someone else owns it now
     attempts = delivery.attempts + 1
@@ -215,6 +220,7 @@ def _send_one(delivery: ClaimedDelivery, mailing_id: int, composer: Composer,
     except PermanentFailure as exc:
         # A 5xx for the recipient: failed, with the reply kept (a hard bounce for the classifier).
         ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=exc.code, reply=exc.reply)
+        record_smtp_rejection(delivery.id, exc.code, exc.reply)  # tracking hook
         result.failed += 1
         return "failed"
     except UnknownOutcome as exc:
@@ -230,6 +236,8 @@ def _send_one(delivery: ClaimedDelivery, mailing_id: int, composer: Composer,
             result.deferred += 1
             return "deferred"
         ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=code, reply=reply)
+        if code >= 500:
+            record_smtp_rejection(delivery.id, code, reply)  # tracking hook
         result.failed += 1
         return "failed"
     code, reply = sent.reply

@@ -18,10 +18,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from mailer.rendering.catalogs import DOMAIN
-from mailer.rendering.paths import LOCALES_DIR, email_templates_dir
+from mailer.rendering.paths import LOCALES_DIR, email_templates_dir, templates_dir
 
 CHROME_LAYOUTS = ("release",)
 """The layout folders under ``templates/email/`` whose strings live in these catalogs."""
+PUBLIC_PAGES = "public"
+"""``templates/public/``: the pages recipients see (unsubscribe, preferences), same catalogs."""
 
 
 def extract_template_messages() -> Catalog:
@@ -29,12 +31,14 @@ def extract_template_messages() -> Catalog:
     catalog = Catalog(project="mailer", domain=DOMAIN, fuzzy=False)
     method_map = [("**.html", "jinja2.ext:babel_extract"), ("**.txt", "jinja2.ext:babel_extract")]
     options = {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}
-    for layout in CHROME_LAYOUTS:
-        folder = email_templates_dir() / layout
+    folders = [(email_templates_dir() / layout, f"templates/email/{layout}")
+               for layout in CHROME_LAYOUTS]
+    folders.append((templates_dir() / PUBLIC_PAGES, f"templates/{PUBLIC_PAGES}"))
+    for folder, shown in folders:
         for filename, lineno, message, comments, context in extract_from_dir(
             str(folder), method_map, {"**.html": options, "**.txt": options}
         ):
-            catalog.add(message, None, [(f"templates/email/{layout}/{filename}", lineno)],
+            catalog.add(message, None, [(f"{shown}/{filename}", lineno)],
                         auto_comments=comments, context=context)
     return catalog
 
