@@ -233,7 +233,7 @@ class LedgerWriter:
             .where(Delivery.id == bindparam("done_id"))
             .values(status=bindparam("done_status"), smtp_code=bindparam("code"),
                     smtp_reply=bindparam("reply"), next_attempt_at=bindparam("next_at"),
-                    sent_at=func.coalesce(bindparam("sent_at", type_=Delivery.sent_at.type),
+                    sent_at=func.coalesce(bindparam("done_sent_at", type_=Delivery.sent_at.type),
                                           Delivery.sent_at),
                     claimed_by="")
         )
@@ -258,7 +258,7 @@ class LedgerWriter:
             "code": outcome.code if outcome else None,
             "reply": (outcome.reply[:2000] if outcome else ""),
             "next_at": outcome.next_attempt_at if outcome else None,
-            "sent_at": outcome.sent_at if outcome else None,
+            "done_sent_at": outcome.sent_at if outcome else None,
             "start_id": start_id,
             "start_hash": email_hash(start_email) if start_id != NO_ROW else "",
             "now": now,

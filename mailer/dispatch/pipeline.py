@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from mailer.db import db, utcnow
 from mailer.dispatch import ledger
-from mailer.dispatch.ledger import ClaimedDelivery
+from mailer.dispatch.ledger import ClaimedDelivery, LedgerWriter, Outcome
 from mailer.dispatch.models import DeliveryStatus, Mailing, MailingStatus
 from mailer.dispatch.ratelimit import Limiter, Rate
 from mailer.dispatch.transports import (
@@ -137,8 +137,18 @@ def run_batches(mailing_id: int, *, worker: str, composer: Composer, transport: 
                 clock: Callable[[], datetime] = utcnow) -> RunResult:
     """Send due deliveries of one mailing until none is left, the mailing stops being
     ``sending``, or ``deadline`` (a ``time.monotonic()`` value) passes."""
+    writer = LedgerWriter()
+    try:
+        return _run(mailing_id, worker, composer, transport, policy, Pacer(limiter, policy),
+                    writer, deadline, clock)
+    finally:
+        writer.close()
+
+
+def _run(mailing_id: int, worker: str, composer: Composer, transport: Transport,
+         policy: SendPolicy, pacer: Pacer, writer: LedgerWriter, deadline: float | None,
+         clock: Callable[[], datetime]) -> RunResult:
     result = RunResult()
-    pacer = Pacer(limiter, policy)
     recent: deque[bool] = deque(maxlen=policy.error_window)
     while deadline is None or time.monotonic() < deadline:
         if mailing_status(mailing_id) != MailingStatus.SENDING:
@@ -151,11 +161,12 @@ def run_batches(mailing_id: int, *, worker: str, composer: Composer, transport: 
         for index, delivery in enumerate(batch):
             if index and index % policy.check_every == 0 and \
                     mailing_status(mailing_id) != MailingStatus.SENDING:
+                writer.flush()
                 ledger.release_claims(mailing_id, ids=[d.id for d in batch[index:]])
                 result.stopped = "not sending"
                 return result
-            outcome = _send_one(delivery, mailing_id, composer, transport, policy, pacer, clock,
-                                result)
+            outcome = _send_one(delivery, mailing_id, composer, transport, policy, pacer,
+                                writer, clock, result)
             if outcome == "stop":
                 ledger.release_claims(mailing_id, ids=[d.id for d in batch[index + 1:]])
                 result.stopped = "paused"
@@ -163,6 +174,7 @@ def run_batches(mailing_id: int, *, worker: str, composer: Composer, transport: 
             if outcome in {"sent", "failed"}:
                 recent.append(outcome == "failed")
                 if _error_rate_too_high(recent, policy):
+                    writer.flush()
                     ledger.release_claims(mailing_id, ids=[d.id for d in batch[index + 1:]])
                     pause_mailing(mailing_id, f"Paused automatically: {sum(recent)} of the last "
                                               f"{len(recent)} messages failed.")
@@ -172,75 +184,96 @@ def run_batches(mailing_id: int, *, worker: str, composer: Composer, transport: 
     return result
 
 
+def send_claimed(batch: Sequence[ClaimedDelivery], mailing_id: int, composer: Composer,
+                 transport: Transport, policy: SendPolicy) -> RunResult:
+    """Send deliveries already claimed (test sends), whatever the mailing's status."""
+    result = RunResult()
+    writer = LedgerWriter()
+    try:
+        for delivery in batch:
+            _send_one(delivery, mailing_id, composer, transport, policy, Pacer(None, policy),
+                      writer, utcnow, result)
+    finally:
+        writer.close()
+    return result
+
+
 def _error_rate_too_high(recent: deque[bool], policy: SendPolicy) -> bool:
     return len(recent) >= policy.error_min_samples and \
         sum(recent) / len(recent) > policy.error_threshold
 
 
 def _send_one(delivery: ClaimedDelivery, mailing_id: int, composer: Composer,
-              transport: Transport, policy: SendPolicy, pacer: Pacer,
+              transport: Transport, policy: SendPolicy, pacer: Pacer, writer: LedgerWriter,
               clock: Callable[[], datetime], result: RunResult) -> str:
     """Send one delivery and record what happened; returns the outcome's name."""
     try:
         envelope = composer.compose(delivery)
     except ValueError as exc:
-        ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, reply=f"not composed: {exc}")
+        writer.record(Outcome(delivery.id, DeliveryStatus.FAILED, reply=f"not composed: {exc}"))
         result.failed += 1
         return "failed"
+    if pacer.limiter is not None:
+        writer.flush()  # the wait for a slot may be long: do not hold the last outcome back
     if pacer.wait_for_slot(delivery.email) is None:
         # The rate allows no slot soon: give the row back with a time, not a worker's sleep.
-        ledger.record_outcome(delivery.id, DeliveryStatus.QUEUED,
-                              next_attempt_at=clock() + timedelta(seconds=policy.max_rate_wait))
+        writer.record(Outcome(delivery.id, DeliveryStatus.QUEUED,
+                              next_attempt_at=clock() + timedelta(seconds=policy.max_rate_wait)))
         return "postponed"
-    # tracking hook: an address suppressed since the freeze (unsubscribed, bounced) is skipped.
-    if skip_if_suppressed(delivery.id, delivery.email):
-        return "skipped"
-    if not ledger.start_sending(delivery.id, now=clock()):
-        return "lost"  # released by a pause or recovered meanwhile: someone else owns it now
+    if not writer.start(delivery.id, delivery.email, now=clock()):
+        # Suppressed since the freeze (an unsubscribe, a bounce): skipped with the reason.
+        # Otherwise released by a pause or recovered meanwhile: someone else owns it now.
+        return "skipped" if skip_if_suppressed(delivery.id, delivery.email) else "lost"
     attempts = delivery.attempts + 1
     try:
         sent = transport.send(envelope)
     except SenderRejected as exc:
         # The server refuses us, not this recipient: nothing was delivered; pause everything.
-        ledger.record_outcome(delivery.id, DeliveryStatus.QUEUED, code=exc.code,
-                              reply=exc.reply)
+        writer.record(Outcome(delivery.id, DeliveryStatus.QUEUED, exc.code, exc.reply),
+                      defer=False)
         pause_mailing(mailing_id, f"The mail server refused the sender: {exc.code} {exc.reply}")
         return "stop"
     except TemporaryFailure as exc:
-        if attempts >= policy.max_attempts:
-            ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=exc.code,
-                                  reply=f"gave up after {attempts} attempts: {exc.reply}")
-            result.failed += 1
-            return "failed"
-        ledger.record_outcome(delivery.id, DeliveryStatus.DEFERRED, code=exc.code,
-                              reply=exc.reply,
-                              next_attempt_at=clock() + policy.backoff(attempts))
-        result.deferred += 1
-        return "deferred"
+        return _temporary(delivery.id, attempts, exc.code, exc.reply, policy, writer, clock,
+                          result)
     except PermanentFailure as exc:
-        # A 5xx for the recipient: failed, with the reply kept (a hard bounce for the classifier).
-        ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=exc.code, reply=exc.reply)
-        record_smtp_rejection(delivery.id, exc.code, exc.reply)  # tracking hook
-        result.failed += 1
-        return "failed"
+        return _permanent(delivery.id, exc.code, exc.reply, writer, result)
     except UnknownOutcome as exc:
-        ledger.record_outcome(delivery.id, DeliveryStatus.UNKNOWN, code=exc.code, reply=exc.reply)
+        writer.record(Outcome(delivery.id, DeliveryStatus.UNKNOWN, exc.code, exc.reply))
         result.unknown += 1
         return "unknown"
     refused = sent.refused.get(delivery.email)
     if refused is not None:
         code, reply = refused
-        if 400 <= code < 500 and attempts < policy.max_attempts:
-            ledger.record_outcome(delivery.id, DeliveryStatus.DEFERRED, code=code, reply=reply,
-                                  next_attempt_at=clock() + policy.backoff(attempts))
-            result.deferred += 1
-            return "deferred"
-        ledger.record_outcome(delivery.id, DeliveryStatus.FAILED, code=code, reply=reply)
-        if code >= 500:
-            record_smtp_rejection(delivery.id, code, reply)  # tracking hook
-        result.failed += 1
-        return "failed"
+        if 400 <= code < 500:
+            return _temporary(delivery.id, attempts, code, reply, policy, writer, clock, result)
+        return _permanent(delivery.id, code, reply, writer, result)
     code, reply = sent.reply
-    ledger.record_outcome(delivery.id, DeliveryStatus.SENT, code=code, reply=reply, now=clock())
+    writer.record(Outcome(delivery.id, DeliveryStatus.SENT, code, reply, sent_at=clock()))
     result.sent += 1
     return "sent"
+
+
+def _temporary(delivery_id: int, attempts: int, code: int | None, reply: str,
+               policy: SendPolicy, writer: LedgerWriter, clock: Callable[[], datetime],
+               result: RunResult) -> str:
+    """A 4xx: retry later with backoff, or give up after ``max_attempts``."""
+    if attempts >= policy.max_attempts:
+        writer.record(Outcome(delivery_id, DeliveryStatus.FAILED, code,
+                              f"gave up after {attempts} attempts: {reply}"))
+        result.failed += 1
+        return "failed"
+    writer.record(Outcome(delivery_id, DeliveryStatus.DEFERRED, code, reply,
+                          next_attempt_at=clock() + policy.backoff(attempts)))
+    result.deferred += 1
+    return "deferred"
+
+
+def _permanent(delivery_id: int, code: int | None, reply: str, writer: LedgerWriter,
+               result: RunResult) -> str:
+    """A 5xx for the recipient: failed with the reply kept, and a hard bounce for the
+    classifier (written first, so the classifier sees the final state)."""
+    writer.record(Outcome(delivery_id, DeliveryStatus.FAILED, code, reply), defer=False)
+    record_smtp_rejection(delivery_id, code, reply)
+    result.failed += 1
+    return "failed"

@@ -22,7 +22,7 @@ from mailer.dispatch.compose import InstanceSettings, MailingComposer
 from mailer.dispatch.freeze import freeze_audience
 from mailer.dispatch.models import Mailing, MailingStatus
 from mailer.dispatch.outbound import open_transport
-from mailer.dispatch.pipeline import RunResult, SendPolicy, run_batches
+from mailer.dispatch.pipeline import RunResult, SendPolicy, run_batches, send_claimed
 from mailer.dispatch.ratelimit import DatabaseLimiter, Limiter, Rate, RedisLimiter
 from mailer.releases.models import Release
 
@@ -157,13 +157,8 @@ def send_tests(mailing_id: int, delivery_ids: list[int]) -> None:
                                InstanceSettings.from_config(current_app.config),
                                tracking=False)
     composer.prepare(batch)
-    from mailer.dispatch.pipeline import Pacer, _send_one
-
-    result = RunResult()
     with open_transport() as transport:
-        for delivery in batch:
-            _send_one(delivery, mailing_id, composer, transport, send_policy(),
-                      Pacer(None, send_policy()), utcnow, result)
+        send_claimed(batch, mailing_id, composer, transport, send_policy())
 
 
 def sweep() -> None:

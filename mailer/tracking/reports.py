@@ -88,7 +88,8 @@ def _breakdown_columns() -> list[ColumnElement[Any]]:
     ]
 
 
-def _breakdown(mailing_id: int, key: Any, limit: int | None = None) -> list[dict[str, Any]]:
+def _breakdown(mailing_id: int, key: Any, limit: int | None = None,
+               with_contacts: bool = False) -> list[dict[str, Any]]:
     """Named query ``report_breakdown``: the figures per value of ``key``."""
     query = (select(key.label("key"), *_breakdown_columns())
              .select_from(Delivery)
@@ -96,7 +97,7 @@ def _breakdown(mailing_id: int, key: Any, limit: int | None = None) -> list[dict
              .where(Delivery.mailing_id == mailing_id, Delivery.is_test.is_(False))
              .group_by(key)
              .order_by(func.count(Delivery.id).desc(), key))
-    if key is not Delivery.language:
+    if with_contacts:  # the outlet is the contact's, not the ledger's
         query = query.outerjoin(Contact, Contact.id == Delivery.contact_id)
     if limit:
         query = query.limit(limit)
@@ -214,7 +215,8 @@ def mailing_report(mailing_id: int) -> MailingReport:
                "bounced": _rate(counts["bounced"], reached),
                "unsubscribed": _rate(counts["unsubscribed"], reached)},
         languages=_breakdown(mailing_id, Delivery.language),
-        outlets=_breakdown(mailing_id, func.coalesce(Contact.outlet, ""), MAX_OUTLETS),
+        outlets=_breakdown(mailing_id, func.coalesce(Contact.outlet, ""), MAX_OUTLETS,
+                           with_contacts=True),
         over_time=over_time(mailing_id),
         links=links(mailing_id),
         scanners=scanner_hits(mailing_id),

@@ -19,7 +19,7 @@ from tests.tracking.support import make_sent
 
 class Mailbox:
     def __init__(self, messages: list[bytes]) -> None:
-        self.messages = {uid: raw for uid, raw in enumerate(messages, start=1)}
+        self.messages = dict(enumerate(messages, start=1))
         self.seen: set[int] = set()
         self.logins: list[tuple[str, str]] = []
 
