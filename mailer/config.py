@@ -7,6 +7,7 @@ keys the rest of the app reads. Nothing else reads ``os.environ``.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ NUMBERS: dict[str, tuple[int, int]] = {
 TEXTS: dict[str, str] = {
     "MAILER_RATE": "",
     "MAILER_DOMAIN_RATES": "",
+    "MAILER_DKIM_KEY": "",
+    "MAILER_DKIM_SELECTOR": "mailer",
+    "MAILER_DKIM_DOMAIN": "",
 }
 WEAK_SECRETS = frozenset({"", "secret", "changeme", "change-me", "dev", "development", "mailer"})
 
@@ -133,6 +137,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     numbers = {name: whole_number(env, name, default, minimum)
                for name, (default, minimum) in NUMBERS.items()}
     texts = {name: (env.get(name) or default).strip() for name, default in TEXTS.items()}
+    check_rates(texts["MAILER_RATE"], texts["MAILER_DOMAIN_RATES"])
 
     secret = env.get("MAILER_SECRET_KEY")
     if mode == PRODUCTION:
@@ -154,6 +159,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         numbers=numbers,
         texts=texts,
     )
+
+
+RATE = re.compile(r"^\d+/(s|sec|m|min|h|hour)(:\d+)?$", re.IGNORECASE)
+
+
+def check_rates(rate: str, domain_rates: str) -> None:
+    """Refuse sending rates that do not read like ``50/s``, ``600/min:20`` or ``d=300/min``."""
+    if rate and not RATE.match(rate):
+        raise ConfigurationError(f"MAILER_RATE must look like 50/s, 600/min or 5000/h, "
+                                 f"not {rate!r}")
+    for item in filter(None, (part.strip() for part in domain_rates.split(","))):
+        domain, _, spec = item.partition("=")
+        if not domain.strip() or not RATE.match(spec.strip()):
+            raise ConfigurationError(f"MAILER_DOMAIN_RATES takes domain=rate pairs such as "
+                                     f"gmail.com=600/min, not {item!r}")
 
 
 def whole_number(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:

@@ -83,3 +83,23 @@ def test_unknown_environment_name_is_refused(tmp_path: Path) -> None:
 def test_from_without_address_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="MAILER_FROM"):
         load_settings({"MAILER_INSTANCE": str(tmp_path), "MAILER_FROM": "Press Office"})
+
+
+@pytest.mark.parametrize(("name", "value"), [("MAILER_RATE", "fast"), ("MAILER_RATE", "10/day"),
+                                             ("MAILER_DOMAIN_RATES", "gmail.com:600/min"),
+                                             ("MAILER_BATCH_SIZE", "many"),
+                                             ("MAILER_MAX_ATTEMPTS", "0")])
+def test_bad_sending_settings_are_refused_with_their_name(tmp_path: Path, name: str,
+                                                          value: str) -> None:
+    with pytest.raises(ConfigurationError, match=name):
+        load_settings({"MAILER_INSTANCE": str(tmp_path), name: value})
+
+
+def test_sending_settings_are_read(tmp_path: Path) -> None:
+    settings = load_settings({"MAILER_INSTANCE": str(tmp_path), "MAILER_RATE": "600/min:20",
+                              "MAILER_DOMAIN_RATES": "gmail.com=300/min, yandex.ru=5/s",
+                              "MAILER_DISPATCH_CONCURRENCY": "4"})
+    config = settings.flask_config()
+    assert config["MAILER_RATE"] == "600/min:20"
+    assert config["MAILER_DISPATCH_CONCURRENCY"] == 4
+    assert config["MAILER_BATCH_SIZE"] == 100

@@ -31,6 +31,7 @@ from mailer.rendering import (
     compile_release,
     render_message,
 )
+from mailer.rendering.dkim import DkimKey, sign
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,19 @@ class InstanceSettings:
     secret_key: str
     mail_from: str
     bounce_domain: str
+    dkim: DkimKey | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> InstanceSettings:
         """Read them from a Flask config mapping."""
-        return cls(str(config["MAILER_PUBLIC_URL"]), str(config["SECRET_KEY"]),
-                   str(config["MAILER_FROM"]), str(config["MAILER_BOUNCE_DOMAIN"]))
+        mail_from = str(config["MAILER_FROM"])
+        key_path = str(config.get("MAILER_DKIM_KEY") or "")
+        dkim_key = DkimKey.load(
+            key_path,
+            str(config.get("MAILER_DKIM_DOMAIN") or parseaddr(mail_from)[1].rpartition("@")[2]),
+            str(config.get("MAILER_DKIM_SELECTOR") or "mailer")) if key_path else None
+        return cls(str(config["MAILER_PUBLIC_URL"]), str(config["SECRET_KEY"]), mail_from,
+                   str(config["MAILER_BOUNCE_DOMAIN"]), dkim_key)
 
     @property
     def from_parts(self) -> tuple[str, str]:
@@ -139,4 +147,9 @@ class MailingComposer:
             rewrite_link=(lambda url, _index: links.click_url(ref, url)) if tracking else None,
             web_version_url=links.web_version_url(self.release_id, delivery.language),
         )
-        return render_message(self.compiled(delivery.language), recipient, context).envelope()
+        envelope = render_message(self.compiled(delivery.language), recipient,
+                                  context).envelope()
+        if self.settings.dkim is None:
+            return envelope
+        return Envelope(envelope.mail_from, envelope.recipients,
+                        sign(envelope.data, self.settings.dkim))
