@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -40,14 +40,10 @@ class FreezeResult:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
-def audience_rows(list_ids: Sequence[int], segment_ids: Sequence[int],
-                  exclude_list_ids: Sequence[int], start_after: int = 0) -> Iterator[Any]:
-    """(id, email, language, languages, suppressed, timezone, wanted) of every contact in the
-    audience (``wanted``: the languages they chose in the preference centre, or None).
-
-    Read in keyset pages (``id > last`` … ``LIMIT``), each its own short query, so the caller
-    may commit between pages and memory holds one page at a time.
-    """
+def audience_select(list_ids: Sequence[int], segment_ids: Sequence[int],
+                    exclude_list_ids: Sequence[int]) -> Select:
+    """The audience as one SELECT of (id, email, language, languages, suppressed, timezone,
+    wanted), ``wanted`` being the languages chosen in the preference centre, or None."""
     included: list[ColumnElement[bool]] = []
     if list_ids:
         # tracking hook: list opt-outs from the preference centre do not count as membership
@@ -60,11 +56,19 @@ def audience_rows(list_ids: Sequence[int], segment_ids: Sequence[int],
                suppressed_condition().label("suppressed"), Contact.timezone,
                preferences.wanted_languages_column().label("wanted"))  # tracking hook
         .where(or_(*included) if included else false())
-        .order_by(Contact.id)
-        .limit(CHUNK)
     )
     if exclude_list_ids:
         query = query.where(~in_lists_condition(sorted(set(exclude_list_ids))))
+    return query
+
+
+def audience_rows(list_ids: Sequence[int], segment_ids: Sequence[int],
+                  exclude_list_ids: Sequence[int], start_after: int = 0) -> Iterator[Any]:
+    """Every contact of :func:`audience_select`, in keyset pages (``id > last`` … ``LIMIT``),
+    each its own short query, so the caller may commit between pages and memory holds one
+    page at a time."""
+    query = audience_select(list_ids, segment_ids, exclude_list_ids).order_by(
+        Contact.id).limit(CHUNK)
     last = start_after
     while True:
         page = db.session.execute(query.where(Contact.id > last)).all()
@@ -91,16 +95,7 @@ def correction_rows(parent_id: int, start_after: int = 0) -> Iterator[Any]:
 
     Same shape as :func:`audience_rows`; keyset-paged likewise.
     """
-    query = (
-        select(Contact.id, Contact.email, Delivery.language, Contact.languages,
-               suppressed_condition().label("suppressed"), Contact.timezone,
-               preferences.wanted_languages_column().label("wanted"))  # tracking hook
-        .join(Delivery, Delivery.contact_id == Contact.id)
-        .where(Delivery.mailing_id == parent_id, Delivery.status == DeliveryStatus.SENT,
-               Delivery.is_test.is_(False))
-        .order_by(Contact.id)
-        .limit(CHUNK)
-    )
+    query = correction_select(parent_id).order_by(Contact.id).limit(CHUNK)
     last = start_after
     while True:
         page = db.session.execute(query.where(Contact.id > last)).all()
@@ -108,6 +103,18 @@ def correction_rows(parent_id: int, start_after: int = 0) -> Iterator[Any]:
             return
         yield from page
         last = page[-1][0]
+
+
+def correction_select(parent_id: int) -> Select:
+    """Like :func:`audience_select`, for the recipients of mailing ``parent_id``."""
+    return (
+        select(Contact.id, Contact.email, Delivery.language, Contact.languages,
+               suppressed_condition().label("suppressed"), Contact.timezone,
+               preferences.wanted_languages_column().label("wanted"))  # tracking hook
+        .join(Delivery, Delivery.contact_id == Contact.id)
+        .where(Delivery.mailing_id == parent_id, Delivery.status == DeliveryStatus.SENT,
+               Delivery.is_test.is_(False))
+    )
 
 
 def freeze_audience(mailing: Mailing, available_languages: Sequence[str], *, domain: str,

@@ -12,7 +12,7 @@ in one pass, computing each distinct combination of reading languages once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -193,27 +193,75 @@ def audience_language_summary(recipients: Iterable[Any], release: Any,
     states = translation_states(release)
     if approvals_required is None:
         approvals_required = bool(getattr(release, "approvals_required", False))
-    chain = tuple(fallback_chain)
     summary = AudienceSummary(approvals_required=approvals_required)
-    cache: dict[tuple[str, ...], Resolution] = {}
+    tally = _Tally(summary, states, tuple(fallback_chain))
     for recipient in recipients:
-        ranked = reading_languages_of(recipient)
-        resolution = cache.get(ranked)
-        if resolution is None:
-            resolution = cache[ranked] = resolve_language(ranked, states.keys(), chain)
-        summary.total += 1
+        tally.add(reading_languages_of(recipient), 1, recipient)
+    return summary
+
+
+def grouped_language_summary(groups: Iterable[tuple[Sequence[str], int]], release: Any,
+                             fallback_chain: Sequence[str] = (),
+                             approvals_required: bool | None = None,
+                             examples: Callable[[list[tuple[str, ...]]], Iterable[Any]]
+                             | None = None) -> AudienceSummary:
+    """The same summary from (ranked languages, how many recipients) groups, as one GROUP BY
+    over a large audience gives them; ``examples(unresolved groups)`` may supply a few of the
+    recipients who have no usable language, to name them."""
+    states = translation_states(release)
+    if approvals_required is None:
+        approvals_required = bool(getattr(release, "approvals_required", False))
+    summary = AudienceSummary(approvals_required=approvals_required)
+    tally = _Tally(summary, states, tuple(fallback_chain))
+    unresolved: list[tuple[str, ...]] = []
+    for ranked, count in groups:
+        if not tally.add(tuple(ranked), count, None):
+            unresolved.append(tuple(ranked))
+    if unresolved and examples is not None:
+        for recipient in examples(unresolved):
+            if len(summary.without_examples) >= MAX_LISTED_WITHOUT:
+                break
+            ranked = reading_languages_of(recipient)
+            summary.without_examples.append(Unresolved(
+                _field(recipient, "id"), str(_field(recipient, "email") or ""), ranked,
+                tally.resolve(ranked).reason))
+    return summary
+
+
+class _Tally:
+    """Adds recipients to a summary, resolving each distinct ranking once."""
+
+    def __init__(self, summary: AudienceSummary, states: Mapping[str, bool],
+                 chain: tuple[str, ...]) -> None:
+        self.summary = summary
+        self.states = states
+        self.chain = chain
+        self.cache: dict[tuple[str, ...], Resolution] = {}
+
+    def resolve(self, ranked: tuple[str, ...]) -> Resolution:
+        """The resolution of one ranking (cached)."""
+        found = self.cache.get(ranked)
+        if found is None:
+            found = self.cache[ranked] = resolve_language(ranked, self.states.keys(), self.chain)
+        return found
+
+    def add(self, ranked: tuple[str, ...], count: int, recipient: Any) -> bool:
+        """Count ``count`` recipients reading ``ranked``; False when they have no language."""
+        summary = self.summary
+        resolution = self.resolve(ranked)
+        summary.total += count
         language = resolution.language
         if language is None:
-            summary.without_language += 1
-            summary.missing_languages.update(ranked or ("(none)",))
-            if len(summary.without_examples) < MAX_LISTED_WITHOUT:
+            summary.without_language += count
+            summary.missing_languages.update(dict.fromkeys(ranked or ("(none)",), count))
+            if recipient is not None and len(summary.without_examples) < MAX_LISTED_WITHOUT:
                 summary.without_examples.append(Unresolved(
                     _field(recipient, "id"), str(_field(recipient, "email") or ""), ranked,
                     resolution.reason))
-            continue
-        summary.languages[language] += 1
+            return False
+        summary.languages[language] += count
         if resolution.source == "fallback":
-            summary.fallbacks[language] += 1
-        if approvals_required and not states[language]:
-            summary.unapproved[language] += 1
-    return summary
+            summary.fallbacks[language] += count
+        if summary.approvals_required and not self.states[language]:
+            summary.unapproved[language] += count
+        return True
