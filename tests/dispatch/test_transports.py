@@ -588,3 +588,28 @@ def test_errors_survive_pickling_with_their_refusals() -> None:
     assert (copy.code, copy.reply, copy.refused) == (550, "5.1.1 all refused",
                                                      {"a@example.com": (550, "5.1.1 no")})
     assert str(copy) == "550 5.1.1 all refused"
+
+
+def test_pipelining_and_lockstep_servers_get_the_same_outcomes(
+        smtp_sink: SmtpSink) -> None:  # noqa: F811
+    """With PIPELINING, MAIL/RCPT/DATA go in one write; without, one at a time. Either way a
+    refused MAIL, a refused recipient and a plain send end the same."""
+    from mailer.dispatch.transports import PermanentFailure, SenderRejected, SmtpTransport
+
+    for pipelining in (True, False):
+        smtp_sink.reset_faults()
+        smtp_sink.clear()
+        if not pipelining:
+            smtp_sink.no_pipelining()
+        with SmtpTransport(smtp_sink.host, smtp_sink.port, security="none", timeout=5) as smtp:
+            smtp_sink.reply_mail("550 5.7.26 Unauthenticated email", times=1)
+            with pytest.raises(SenderRejected):
+                smtp.send(Envelope("press@example.org", ("a@example.com",), b"Subject: 1\r\n\r\n"))
+            smtp_sink.reply_rcpt("b@example.com", "550 5.1.1 No such user", times=1)
+            with pytest.raises(PermanentFailure):
+                smtp.send(Envelope("press@example.org", ("b@example.com",), b"Subject: 2\r\n\r\n"))
+            result = smtp.send(Envelope("press@example.org", ("c@example.com", "d@example.com"),
+                                        b"Subject: 3\r\n\r\nx\r\n"))
+            assert result.accepted == ("c@example.com", "d@example.com")
+        assert [m.rcpt_tos for m in smtp_sink.messages] == [["c@example.com", "d@example.com"]]
+        assert smtp_sink.connections >= 1

@@ -111,6 +111,17 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: ServerEnvelope, hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        # aiosmtpd reads commands line by line, so pipelined commands already work; say so
+        # (RFC 2920), as real relays do, unless a test turned it off.
+        session.host_name = hostname
+        if self.sink._pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: ServerEnvelope, address: str,
         mail_options: list[str],
@@ -204,6 +215,7 @@ class SmtpSink:
         self._connections = 0
         self._rules: dict[str, list[_Rule]] = {}
         self._smtputf8 = True
+        self._pipelining = True
         self._auth: tuple[str, str] | None = None
         self._controller: _Controller | None = None
 
@@ -333,12 +345,18 @@ class SmtpSink:
         with self._lock:
             self._smtputf8 = False
 
+    def no_pipelining(self) -> None:
+        """Stop advertising PIPELINING (RFC 2920): clients must wait for each reply."""
+        with self._lock:
+            self._pipelining = False
+
     def reset_faults(self) -> None:
         """Remove every scripted fault and option."""
         with self._lock:
             self._rules.clear()
             self._auth = None
             self._smtputf8 = True
+            self._pipelining = True
 
     # internals -------------------------------------------------------------------------------
 
