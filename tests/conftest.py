@@ -175,6 +175,7 @@ class Stack:
     kind: str  # "embedded" (SQLite, filesystem broker) or "production" (PostgreSQL, Redis)
     app: Flask
     env: dict[str, str]
+    redis: RedisServer | None = None
 
 
 @pytest.fixture(params=["embedded", "production"])
@@ -191,20 +192,21 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path,
         "MAILER_RETRY_BASE_SECONDS": "1",
     }
     database_name = None
+    redis: RedisServer | None = None
     if request.param == "embedded":
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copyfile(template, tmp_path / "mailer.db")
         env["MAILER_DATABASE_URL"] = f"sqlite:///{tmp_path / 'mailer.db'}"
     else:
         cluster: PostgresCluster = request.getfixturevalue("postgres")
-        redis: RedisServer = request.getfixturevalue("redis_server")
+        redis = request.getfixturevalue("redis_server")
         redis.flushall()
         database_name = f"test_{next(_database_numbers)}"
         env["MAILER_DATABASE_URL"] = cluster.create_database(
             database_name, template=request.getfixturevalue("postgres_template"))
         env["MAILER_BROKER_URL"] = redis.url
     app = create_app({**env, "TESTING": True})
-    yield Stack(request.param, app, env)
+    yield Stack(request.param, app, env, redis)
     from mailer.db import db
 
     with app.app_context():

@@ -428,3 +428,29 @@ def test_rate_limit_is_honoured(stack: Stack, tmp_path: Path, smtp_sink: SmtpSin
     assert spread >= 2.7, spread
     assert set(smtp_sink.by_recipient().values()) == {1}
 
+
+
+def test_redis_restarted_mid_mailing_delays_but_loses_nothing(
+        stack: Stack, tmp_path: Path, smtp_sink: SmtpSink, api: Api) -> None:
+    if stack.redis is None:
+        pytest.skip("the embedded broker has no Redis to restart")
+    desk = new_list(api)
+    add_contacts(stack.app, desk, 40)
+    release = new_release(api)
+    mailing = api("POST", "/mailings", {"release_id": release, "list_ids": [desk]}, expect=201)
+    env = {**stack.env, "MAILER_RATE": "10/s"}
+    args = [str(BIN / "mailer"), "worker", "--pool", "threads", "-c", "2", "--loglevel", "INFO"]
+    with running(args, env, tmp_path / "worker.log") as worker:
+        worker.wait_for_output(r"ready\.", 60)
+        api("POST", f"/mailings/{mailing['id']}/send", expect=202)
+        wait_for(lambda: len(smtp_sink.messages) >= 5, 30, "the first messages")
+        stack.redis.restart()  # every queued doorbell is gone with it
+
+        def finished() -> bool:
+            time.sleep(0.5)
+            sweep(stack.app)  # beat's sweep re-rings what the restart dropped
+            return api("GET", f"/mailings/{mailing['id']}")["status"] == "sent"
+
+        wait_for(finished, 120, "the mailing to finish after the restart")
+    assert len(smtp_sink.messages) == 40
+    assert set(smtp_sink.by_recipient().values()) == {1}
