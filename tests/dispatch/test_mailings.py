@@ -454,3 +454,37 @@ def test_redis_restarted_mid_mailing_delays_but_loses_nothing(
         wait_for(finished, 120, "the mailing to finish after the restart")
     assert len(smtp_sink.messages) == 40
     assert set(smtp_sink.by_recipient().values()) == {1}
+
+
+def test_a_mailing_that_keeps_failing_pauses_itself(
+        stack: Stack, celery_worker: ServiceProcess, smtp_sink: SmtpSink, api: Api) -> None:
+    desk = new_list(api)
+    add_contacts(stack.app, desk, 40)
+    smtp_sink.reply_rcpt(lambda address: address.startswith("reporter"),
+                         "550 5.1.1 No such user")
+    release = new_release(api)
+    mailing = api("POST", "/mailings", {"release_id": release, "list_ids": [desk]}, expect=201)
+    api("POST", f"/mailings/{mailing['id']}/send", expect=202)
+    paused = wait_status(api, mailing["id"], "paused")
+    assert paused["pause_reason"].startswith("Paused automatically")
+    assert 20 <= paused["counts"]["failed"] < 40  # stopped after the window, not at the end
+    assert paused["counts"]["queued"] > 0
+
+
+def test_per_domain_rate_is_honoured(stack: Stack, tmp_path: Path, smtp_sink: SmtpSink,
+                                     api: Api) -> None:
+    desk = new_list(api)
+    add_contacts(stack.app, desk, 10, domain="slow.example")
+    add_contacts(stack.app, desk, 10, start=10, domain="fast.example")
+    release = new_release(api)
+    mailing = api("POST", "/mailings", {"release_id": release, "list_ids": [desk]}, expect=201)
+    env = {**stack.env, "MAILER_DOMAIN_RATES": "slow.example=5/s"}
+    args = [str(BIN / "mailer"), "worker", "--pool", "threads", "-c", "2", "--loglevel", "INFO"]
+    with running(args, env, tmp_path / "worker.log") as worker:
+        worker.wait_for_output(r"ready\.", 60)
+        api("POST", f"/mailings/{mailing['id']}/send", expect=202)
+        smtp_sink.wait_for(20, timeout=60)
+    slow = sorted(m.received_at for m in smtp_sink.messages
+                  if m.rcpt_tos[0].endswith("@slow.example"))
+    assert slow[-1] - slow[0] >= 1.6, slow[-1] - slow[0]  # 10 at 5/s: at least 1.8 s apart
+    assert set(smtp_sink.by_recipient().values()) == {1}
