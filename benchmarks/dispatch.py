@@ -80,17 +80,20 @@ def _raw_sender(port: int, data: bytes, count: int) -> None:
             smtp.sendmail("bench@example.org", [f"r{n}@example.com"], data)
 
 
-def raw_smtplib(port: int, data: bytes, count: int, processes: int) -> float:
-    """(b) Seconds for ``processes`` processes to send ``count`` pre-serialised messages."""
-    per = count // processes
+def in_processes(target: Any, args: tuple[Any, ...], processes: int) -> float:
+    """Seconds for ``processes`` processes each running ``target(*args)``."""
     start = time.perf_counter()
-    workers = [multiprocessing.Process(target=_raw_sender, args=(port, data, per))
-               for _ in range(processes)]
+    workers = [multiprocessing.Process(target=target, args=args) for _ in range(processes)]
     for w in workers:
         w.start()
     for w in workers:
         w.join()
     return time.perf_counter() - start
+
+
+def raw_smtplib(port: int, data: bytes, count: int, processes: int) -> float:
+    """(b) Seconds for ``processes`` processes to send ``count`` pre-serialised messages."""
+    return in_processes(_raw_sender, (port, data, count // processes), processes)
 
 
 NAIVE_TEMPLATE = """<!doctype html><html lang="{{ lang }}"><body>
@@ -126,15 +129,7 @@ def _naive_sender(port: int, texts: dict[str, str], count: int) -> None:
 
 def naive(port: int, texts: dict[str, str], count: int, processes: int) -> float:
     """(c) Seconds for the naive per-recipient path in ``processes`` processes."""
-    per = count // processes
-    start = time.perf_counter()
-    workers = [multiprocessing.Process(target=_naive_sender, args=(port, texts, per))
-               for _ in range(processes)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    return time.perf_counter() - start
+    return in_processes(_naive_sender, (port, texts, count // processes), processes)
 
 
 # --------------------------------------------------------------------------- the product

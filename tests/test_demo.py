@@ -149,7 +149,7 @@ def test_run_with_demo_loads_it_on_an_empty_database_only(
 
     served: list[Any] = []
     monkeypatch.setattr(waitress, "serve", lambda *args, **kwargs: served.append(args))
-    monkeypatch.setattr(worker.embedded, "start_embedded_worker", lambda celery: None)
+    monkeypatch.setattr(worker.embedded, "start_embedded_worker", lambda celery, **kw: None)
 
     first = runner.invoke(args=["run", "--demo"])
     assert first.exit_code == 0, first.output
@@ -177,7 +177,7 @@ def test_run_without_demo_loads_nothing(app: Flask, runner: FlaskCliRunner,
     import worker.embedded
 
     monkeypatch.setattr(waitress, "serve", lambda *args, **kwargs: None)
-    monkeypatch.setattr(worker.embedded, "start_embedded_worker", lambda celery: None)
+    monkeypatch.setattr(worker.embedded, "start_embedded_worker", lambda celery, **kw: None)
     result = runner.invoke(args=["run"])
     assert result.exit_code == 0, result.output
     with app.app_context():

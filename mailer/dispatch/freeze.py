@@ -67,8 +67,12 @@ def audience_rows(list_ids: Sequence[int], segment_ids: Sequence[int],
     """Every contact of :func:`audience_select`, in keyset pages (``id > last`` … ``LIMIT``),
     each its own short query, so the caller may commit between pages and memory holds one
     page at a time."""
-    query = audience_select(list_ids, segment_ids, exclude_list_ids).order_by(
-        Contact.id).limit(CHUNK)
+    return keyset_pages(audience_select(list_ids, segment_ids, exclude_list_ids), start_after)
+
+
+def keyset_pages(query: Select, start_after: int = 0) -> Iterator[Any]:
+    """Rows of ``query`` (contact id first) in pages of ``CHUNK`` by ``Contact.id > last``."""
+    query = query.order_by(Contact.id).limit(CHUNK)
     last = start_after
     while True:
         page = db.session.execute(query.where(Contact.id > last)).all()
@@ -95,14 +99,7 @@ def correction_rows(parent_id: int, start_after: int = 0) -> Iterator[Any]:
 
     Same shape as :func:`audience_rows`; keyset-paged likewise.
     """
-    query = correction_select(parent_id).order_by(Contact.id).limit(CHUNK)
-    last = start_after
-    while True:
-        page = db.session.execute(query.where(Contact.id > last)).all()
-        if not page:
-            return
-        yield from page
-        last = page[-1][0]
+    return keyset_pages(correction_select(parent_id), start_after)
 
 
 def correction_select(parent_id: int) -> Select:
