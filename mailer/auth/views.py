@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
 
-from mailer.auth import service
+from mailer.audit import service as audit
+from mailer.auth import service, throttle
 from mailer.auth.forms import ActionForm, LoginForm
 from mailer.auth.policy import current_staff, safe_next_path
 
@@ -21,10 +22,21 @@ def login() -> ResponseReturnValue:
         return redirect(next_path)
     form = LoginForm()
     if form.validate_on_submit():
-        user = service.authenticate(form.email.data or "", form.password.data or "")
+        email = (form.email.data or "").strip().lower()
+        wait = throttle.seconds_to_wait(email, audit.client_ip())
+        if wait:
+            form.password.errors.append(
+                f"Too many failed attempts. Try again in {max(wait // 60, 1)} minute(s).")
+            response = make_response(render_template("web/auth/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        user = service.authenticate(email, form.password.data or "")
         if user is not None:
             login_user(user)
+            audit.record("auth.login", actor_email=user.email, summary="Signed in", commit=True)
             return redirect(next_path)
+        audit.record("auth.login_failed", actor_email=email, summary="Wrong email or password",
+                     commit=True)
         form.password.errors.append("The email or password is not right.")
     status = 200 if not form.is_submitted() else 422
     return render_template("web/auth/login.html", form=form), status

@@ -113,3 +113,29 @@ def test_pages_carry_security_headers(client: FlaskClient) -> None:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_login_is_throttled_after_repeated_failures(app: Flask, client: FlaskClient) -> None:
+    make_user(app, "editor@example.com", "editor")
+    for _ in range(5):
+        response = client.post("/login", data={"email": "editor@example.com",
+                                               "password": "wrong password!",
+                                               "csrf_token": csrf_token(client, "/login")})
+        assert response.status_code == 422
+    # Even the right password waits now, so guessing cannot go on.
+    response = client.post("/login", data={"email": "editor@example.com",
+                                           "password": "correct horse battery",
+                                           "csrf_token": csrf_token(client, "/login")})
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "Too many failed attempts" in response.get_data(as_text=True)
+    # Another account is not locked out by them.
+    make_user(app, "admin@example.com", "admin")
+    login(app.test_client(), "admin@example.com")
+    from datetime import timedelta
+
+    from mailer.audit.service import count_recent
+
+    with app.app_context():
+        assert count_recent("auth.login_failed", since=timedelta(minutes=15),
+                            actor_email="editor@example.com") == 5
