@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 
 from mailer.audit import service
@@ -39,5 +39,5 @@ def export() -> ResponseReturnValue:
     rows = ((e.at.isoformat(), e.actor_email, e.action, e.target_type, e.target_id, e.summary,
              e.ip) for e in service.iter_events(query))
     service.record("audit.exported", summary="Audit log exported", commit=True)
-    return Response(csv_rows(EXPORT_HEADER, rows), mimetype="text/csv",
+    return Response(stream_with_context(csv_rows(EXPORT_HEADER, rows)), mimetype="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="audit-log.csv"'})

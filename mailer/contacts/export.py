@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from mailer.audit import service as audit
 from mailer.contacts.filtering import ContactFilter, conditions, suppressed_condition
 from mailer.contacts.models import Contact, ContactList, ContactTag, ListMember
 from mailer.db import db
@@ -73,7 +74,14 @@ def _row(row: Any, tags: list[str], lists: list[str]) -> list[object]:
 
 
 def export_csv(spec: ContactFilter | None = None) -> Iterator[str]:
-    """The CSV text of the contacts matching ``spec`` (all when None), in chunks of rows."""
+    """The CSV text of the contacts matching ``spec`` (all when None), in chunks of rows;
+    the export is recorded in the audit log when asked for, not when streamed."""
+    audit.record("contacts.exported", target_type="contacts", summary="Contacts exported as CSV",
+                 details={"filter": repr(spec)} if spec else {}, commit=True)
+    return _export_lines(spec)
+
+
+def _export_lines(spec: ContactFilter | None) -> Iterator[str]:
     yield BOM + _lines([COLUMNS])
     query = (select(*_SELECTED, suppressed_condition().label("suppressed"))
              .where(conditions(spec or ContactFilter()))

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from mailer.audit import service as audit
 from mailer.contacts import validation
 from mailer.contacts.models import ContactList, ListMember, Suppression, SuppressionReason
 from mailer.contacts.serialise import contact_fields, suppression_json
@@ -53,5 +54,8 @@ def erase_contact(contact_id: int) -> str:
     else:
         entry.email, entry.reason, entry.detail = "", SuppressionReason.ERASED, ""
     db.session.delete(contact)  # tags by cascade, memberships by ON DELETE CASCADE
+    # The record names the contact's id only: the address itself is what was erased.
+    audit.record("contact.erased", target_type="contact", target_id=contact_id,
+                 summary="Contact erased; only the address hash stays suppressed")
     db.session.commit()
     return digest

@@ -35,6 +35,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from mailer.audit import service as audit
 from mailer.contacts.importing.columns import Mapping, check_mapping, mapping_from_header
 from mailer.contacts.importing.pipeline import ChunkPipeline
 from mailer.contacts.importing.reader import (
@@ -140,6 +141,9 @@ def import_contacts(stream: IO[bytes], options: ImportOptions, *,
     log.info("imported %s: %d created, %d updated, %d skipped, %d duplicates, %d rejected",
              source_detail, report.created, report.updated, report.skipped, report.duplicates,
              report.rejected)
+    audit.record("contacts.imported", target_type="import", target_id=source_detail[:64],
+                 summary=f"{source_detail}: {report.created} created, {report.updated} updated, "
+                         f"{report.skipped} skipped, {report.rejected} rejected", commit=True)
     return report
 
 
