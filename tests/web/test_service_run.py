@@ -25,11 +25,12 @@ class RunningService:
     admin_password: str
 
 
-def start_service(tmp_path: Path, env: dict[str, str]) -> Iterator[RunningService]:
+def start_service(tmp_path: Path, env: dict[str, str],
+                  extra: tuple[str, ...] = ()) -> Iterator[RunningService]:
     port = free_port()
     env = {"MAILER_INSTANCE": str(tmp_path / "instance"),
            "MAILER_PUBLIC_URL": f"http://127.0.0.1:{port}", **env}
-    args = [str(BIN / "mailer"), "run", "--host", "127.0.0.1", "--port", str(port)]
+    args = [str(BIN / "mailer"), "run", "--host", "127.0.0.1", "--port", str(port), *extra]
     with running(args, env, tmp_path / "run.log") as process:
         credentials = process.wait_for_output(r"first admin: (\S+)\s+password: (\S+)", 60)
         wait_for_http(f"http://127.0.0.1:{port}/healthz")
