@@ -22,10 +22,9 @@ from sqlalchemy import select
 from mailer.audit import service as audit
 from mailer.contacts.filtering import ContactFilter, conditions, suppressed_condition
 from mailer.contacts.models import Contact, ContactList, ContactTag, ListMember
+from mailer.csv_safe import BOM, safe_cell
 from mailer.db import db
 
-BOM = "\ufeff"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 IMPORT_COLUMNS = ("email", "first_name", "last_name", "outlet", "beat", "country", "language",
                   "timezone", "tags")
 EXTRA_COLUMNS = ("role", "languages", "phone", "social", "notes", "tracking", "status", "lists",
@@ -39,10 +38,8 @@ _SELECTED = (Contact.id, Contact.email, Contact.first_name, Contact.last_name, C
              Contact.source, Contact.created_at, Contact.updated_at)
 
 
-def neutralise(value: object) -> str:
-    """A cell's text, with a ``'`` in front when a spreadsheet would take it for a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+# One rule for every export (mailer.csv_safe); this one also quotes every cell.
+neutralise = safe_cell
 
 
 def _lines(rows: Iterable[Sequence[object]]) -> str:
