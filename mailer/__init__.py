@@ -66,6 +66,7 @@ def _init_extensions(app: Flask) -> None:
     from mailer.auth.policy import init_policy
     from mailer.db import db
     from mailer.errors import register_error_handlers
+    from mailer.i18n import init_i18n
     from mailer.web.security import init_security_headers
 
     db.init_app(app)
@@ -78,6 +79,7 @@ def _init_extensions(app: Flask) -> None:
 
     register_error_handlers(app)
     init_policy(app)
+    init_i18n(app)
     init_security_headers(app)
 
 

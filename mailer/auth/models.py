@@ -48,6 +48,10 @@ class User(Base):
     session_nonce: Mapped[str] = mapped_column(String(64), default=new_session_nonce)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The staff UI's language (a code in mailer.i18n.UI_LANGUAGES) and IANA time zone;
+    # None follows the browser's language and shows times in UTC.
+    ui_language: Mapped[str | None] = mapped_column(String(8))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", order_by="ApiToken.id"
