@@ -25,9 +25,11 @@ def broker_transport_options(broker_url: str, instance_path: Path) -> dict[str, 
     if broker_url.startswith("filesystem://"):
         folder = instance_path / "broker"
         queue_dir, processed_dir = folder / "queue", folder / "processed"
-        queue_dir.mkdir(parents=True, exist_ok=True)
-        processed_dir.mkdir(parents=True, exist_ok=True)
+        control_dir = folder / "control"  # the exchange → queue table, per instance
+        for directory in (queue_dir, processed_dir, control_dir):
+            directory.mkdir(parents=True, exist_ok=True)
         return {
+            "control_folder": str(control_dir),
             "data_folder_in": str(queue_dir),
             "data_folder_out": str(queue_dir),
             "processed_folder": str(processed_dir),
