@@ -18,9 +18,12 @@ In the same run, against the same sink, three baselines:
 (c) the naive per-recipient path (a Jinja2 render + ``EmailMessage`` build +
     ``smtplib.send_message``) in ``--processes`` processes, on fewer messages (it is slow).
 
-Then the product: ``--processes`` Celery worker processes (``celery -A worker worker``, prefork,
-one task at a time each) send the mailing. Reported: messages per second from pressing send to
-the mailing's ``sent`` status, time to the first message, and each worker's peak RSS (VmHWM).
+Then the product: ``--worker-processes`` Celery worker processes (``celery -A worker worker``,
+prefork, one task at a time each) send the mailing. Reported: messages per second from pressing
+send to the mailing's ``sent`` status, time to the first message, each worker's peak RSS
+(VmHWM), and the CPU time each part of the system spent per message meanwhile (the worker pool,
+PostgreSQL's processes, smtp-sink, Redis; from /proc, so only this run's processes count even
+when other jobs share the machine).
 """
 
 from __future__ import annotations
@@ -189,6 +192,28 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of processes so far (0 for those gone)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def postgres_pids(datadir: Path) -> list[int]:
+    """The postmaster of a cluster and its children (backends, writers)."""
+    try:
+        postmaster = int((datadir / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    return [postmaster, *worker_children(postmaster)]
+
+
 def worker_children(pid: int) -> list[int]:
     """Pids of a Celery master's pool processes."""
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
@@ -196,7 +221,8 @@ def worker_children(pid: int) -> list[int]:
 
 
 def run_mailing(app: Any, env: dict[str, str], list_id: int, release_id: int,
-                recipients: int, processes: int, work: Path) -> dict[str, Any]:
+                recipients: int, processes: int, work: Path,
+                others: dict[str, Any] | None = None) -> dict[str, Any]:
     """Send the mailing through real workers; time it and measure the workers."""
     from sqlalchemy import func, select
 
@@ -218,6 +244,8 @@ def run_mailing(app: Any, env: dict[str, str], list_id: int, release_id: int,
             mailing = service.create_mailing({"release_id": release_id, "list_ids": [list_id],
                                               "tracking": True}, created_by="bench")
             mailing_id = mailing.id
+            parts = {"workers": lambda: children, **(others or {})}
+            cpu_before = {name: cpu_seconds(pids()) for name, pids in parts.items()}
             start_wall = time.time()
             start = time.perf_counter()
             service.send_mailing(mailing_id)
@@ -234,6 +262,7 @@ def run_mailing(app: Any, env: dict[str, str], list_id: int, release_id: int,
                                                  .where(Delivery.mailing_id == mailing_id))
                 db.session.commit()
                 if status == "sent":
+                    cpu_after = {name: cpu_seconds(pids()) for name, pids in parts.items()}
                     break
                 if time.perf_counter() - start > 3600:
                     raise SystemExit("the mailing did not finish within an hour")
@@ -251,6 +280,8 @@ def run_mailing(app: Any, env: dict[str, str], list_id: int, release_id: int,
         "msgs_per_s": round(recipients / elapsed, 1),
         "first_message_s": round(first_at.timestamp() - start_wall, 2) if first_at else None,
         "worker_peak_rss_mb": [round(v, 1) for v in peaks.values()],
+        "cpu_us_per_msg": {name: round((cpu_after[name] - cpu_before[name]) / recipients * 1e6)
+                           for name in parts},
     }
 
 
@@ -309,8 +340,11 @@ def main() -> None:
         results["c_naive_msgs_per_s"] = round(args.naive / c, 1)
         env["MAILER_DISPATCH_CONCURRENCY"] = str(args.worker_processes)
         app.config["MAILER_DISPATCH_CONCURRENCY"] = args.worker_processes
+        others = {"postgres": lambda: postgres_pids(cluster.datadir),
+                  "smtp-sink": lambda: [sink.pid],
+                  "redis": lambda: [redis._proc.pid] if redis._proc else []}
         results["mailer"] = run_mailing(app, env, list_id, release_id, args.recipients,
-                                        args.worker_processes, work)
+                                        args.worker_processes, work, others)
         results["mailer_vs_b"] = round(results["mailer"]["msgs_per_s"]
                                        / results["b_raw_smtplib_msgs_per_s"], 2)
     finally:

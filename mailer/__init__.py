@@ -89,7 +89,9 @@ def _register_blueprints(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from mailer.blueprints import API_BLUEPRINTS, WEB_BLUEPRINTS
+    from mailer.http import init_http
 
+    init_http(app)  # route converters first: rules bind theirs when added
     csrf: CSRFProtect = app.extensions["csrf"]
     for module in WEB_BLUEPRINTS:
         app.register_blueprint(import_module(module).bp)

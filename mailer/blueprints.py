@@ -23,6 +23,7 @@ WEB_BLUEPRINTS = [
     "mailer.tracking.views",
     "mailer.tracking.report_views",
     "mailer.audit.views",
+    "mailer.settings.views",
     "mailer.web.views",
     "mailer.web.health",
 ]
@@ -38,4 +39,5 @@ API_BLUEPRINTS = [
     "mailer.dispatch.api",
     "mailer.tracking.api",
     "mailer.web.api",
+    "mailer.web.openapi",
 ]

@@ -13,6 +13,7 @@ from mailer.contacts.models import (
 from mailer.dispatch.models import Delivery, Mailing, RateLimitState
 from mailer.outbox.models import OutboxMessage
 from mailer.releases.models import Attachment, Release, Translation, TranslationRevision
+from mailer.settings.models import Setting
 from mailer.tracking.models import (
     Bounce,
     BounceScore,
@@ -42,6 +43,7 @@ __all__ = [
     "RateLimitState",
     "Release",
     "Segment",
+    "Setting",
     "Suppression",
     "TrackedLink",
     "TrackingEvent",

@@ -32,3 +32,6 @@ def test_wheel_contains_templates_and_migrations(tmp_path: Path) -> None:
         relative = release_file.relative_to(ROOT).as_posix()
         assert relative in names, relative
     assert "mailer/demo/load.py" in names
+    assert "mailer/web/openapi.yaml" in names
+    assert "mailer/translations/ru/LC_MESSAGES/messages.mo" in names
+    assert "mailer/rendering/locales/ru/LC_MESSAGES/messages.mo" in names

@@ -44,11 +44,23 @@ def broker_transport_options(broker_url: str, instance_path: Path) -> dict[str, 
     return {}
 
 
+def broker_transport(broker_url: str) -> str | None:
+    """kombu's transports with their crash-on-fault paths mended (see each module)."""
+    if broker_url.startswith("filesystem://"):
+        # kombu's filesystem transport can hand out a message file before it is written.
+        return "worker.filesystem_broker:Transport"
+    if broker_url.startswith(("redis://", "rediss://")):
+        # kombu's Redis transport can stop the worker when Redis goes away mid-task.
+        return "worker.redis_broker:Transport"
+    return None
+
+
 def celery_config(app: Flask) -> dict[str, Any]:
     """Celery settings derived from the Flask config."""
     broker_url = app.config["MAILER_BROKER_URL"]
     return {
         "broker_url": broker_url,
+        "broker_transport": broker_transport(broker_url),
         "broker_transport_options": broker_transport_options(broker_url,
                                                              Path(app.instance_path)),
         "broker_connection_retry_on_startup": True,

@@ -1,15 +1,17 @@
-"""A staff member's own account: API tokens and password."""
+"""A staff member's own account: language and time zone, API tokens and password."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, refresh
 from flask_login import login_user
 
+from mailer import i18n
 from mailer.auth import service
-from mailer.auth.forms import ActionForm, PasswordForm, TokenForm
+from mailer.auth.forms import ActionForm, PasswordForm, PreferencesForm, TokenForm
 from mailer.auth.models import User
-from mailer.auth.policy import signed_in_staff
+from mailer.auth.policy import safe_next_path, signed_in_staff
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -19,10 +21,14 @@ def _me() -> User:
 
 
 def _page(token_form: TokenForm | None = None, password_form: PasswordForm | None = None,
-          new_token: str | None = None, status: int = 200) -> ResponseReturnValue:
+          preferences_form: PreferencesForm | None = None, new_token: str | None = None,
+          status: int = 200) -> ResponseReturnValue:
+    user = _me()
     return render_template(
         "web/auth/account.html",
-        user=_me(),
+        user=user,
+        preferences_form=preferences_form or PreferencesForm(
+            formdata=None, ui_language=user.ui_language or "", time_zone=user.time_zone or ""),
         token_form=token_form or TokenForm(formdata=None),
         password_form=password_form or PasswordForm(formdata=None),
         action_form=ActionForm(),
@@ -34,6 +40,22 @@ def _page(token_form: TokenForm | None = None, password_form: PasswordForm | Non
 def show() -> ResponseReturnValue:
     """The account page."""
     return _page()
+
+
+@bp.post("/preferences")
+def save_preferences() -> ResponseReturnValue:
+    """Choose the UI language and time zone; the top bar's language switch posts here too."""
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        return _page(preferences_form=form, status=422)
+    language, zone = form.chosen()
+    if "time_zone" not in request.form:  # the top bar's switch sends the language only
+        zone = _me().time_zone
+    i18n.save_preferences(_me(), language, zone)
+    refresh()  # the confirmation below is already in the new language
+    flash(gettext("Language and time zone saved."), "info")
+    back = safe_next_path(request.form.get("next"))
+    return redirect(back or url_for("account.show"))
 
 
 @bp.post("/tokens")
@@ -51,7 +73,7 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of my tokens."""
     if ActionForm().validate_on_submit():
         row = service.revoke_token(_me(), token_id)
-        flash(f"Token “{row.name}” revoked.", "info")
+        flash(gettext("Token “%(name)s” revoked.", name=row.name), "info")
     return redirect(url_for("account.show"))
 
 
@@ -62,10 +84,10 @@ def change_password() -> ResponseReturnValue:
     user = _me()
     if form.validate_on_submit():
         if service.authenticate(user.email, form.current.data or "") is None:
-            form.current.errors.append("This is not your current password.")
+            form.current.errors.append(gettext("This is not your current password."))
         else:
             service.change_password(user, form.new.data or "")
             login_user(user)  # keep this browser signed in with the new session nonce
-            flash("Password changed. Other sessions were signed out.", "info")
+            flash(gettext("Password changed. Other sessions were signed out."), "info")
             return redirect(url_for("account.show"))
     return _page(password_form=form, status=422)

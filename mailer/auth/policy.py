@@ -32,6 +32,8 @@ BLUEPRINT_ROLES: dict[str, Role | str] = {
     "account": Role.VIEWER,
     "users": Role.ADMIN,
     "audit": Role.ADMIN,
+    # Editors may read the sender and rates in force; saving is marked admin-only on the view.
+    "settings": Role.EDITOR,
 }
 
 

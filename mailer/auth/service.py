@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from mailer.auth.models import ApiToken, Role, User, new_session_nonce
 from mailer.db import db, utcnow
 from mailer.errors import Conflict, Invalid, NotFound
+from mailer.http import parse_id
 
 TOKEN_PREFIX = "mlr_"  # noqa: S105  (a visible marker, not a secret)
 MIN_PASSWORD_LENGTH = 10
@@ -170,9 +171,10 @@ def update_user(user: User, *, role: Role | str | None = None, active: bool | No
 def user_for_session(identity: str) -> User | None:
     """The user named by a session identity ``"id:nonce"``, if the nonce is still current."""
     user_id, _, nonce = identity.partition(":")
-    if not user_id.isdigit() or not nonce:
+    uid = parse_id(user_id)
+    if uid is None or not nonce:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, uid)
     if user is None or not user.active or not secrets.compare_digest(user.session_nonce, nonce):
         return None
     return user

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from mailer.auth import service
 from mailer.auth.forms import ActionForm, UserForm, UserUpdateForm
 from mailer.auth.policy import current_staff
 from mailer.errors import MailerError
+from mailer.i18n import value_label
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -39,7 +41,8 @@ def create() -> ResponseReturnValue:
             for field, reason in exc.fields.items():
                 getattr(form, field).errors.append(reason)
         else:
-            flash(f"{user.email} can now sign in as {user.role_enum.value}.", "info")
+            flash(gettext("%(email)s can now sign in as %(role)s.", email=user.email,
+                          role=value_label(user.role_enum.value)), "info")
             return redirect(url_for("users.index"))
     return _page(form, status=422)
 
@@ -56,5 +59,5 @@ def update(user_id: int) -> ResponseReturnValue:
         except MailerError as exc:
             flash(exc.message, "error")
         else:
-            flash(f"{user.email} updated.", "info")
+            flash(gettext("%(email)s updated.", email=user.email), "info")
     return redirect(url_for("users.index"))

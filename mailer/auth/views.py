@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext, ngettext
 from flask_login import login_user, logout_user
 
 from mailer.audit import service as audit
@@ -25,8 +26,10 @@ def login() -> ResponseReturnValue:
         email = (form.email.data or "").strip().lower()
         wait = throttle.seconds_to_wait(email, audit.client_ip())
         if wait:
-            form.password.errors.append(
-                f"Too many failed attempts. Try again in {max(wait // 60, 1)} minute(s).")
+            minutes = max(wait // 60, 1)
+            form.password.errors.append(ngettext(
+                "Too many failed attempts. Try again in %(num)d minute.",
+                "Too many failed attempts. Try again in %(num)d minutes.", minutes))
             response = make_response(render_template("web/auth/login.html", form=form), 429)
             response.headers["Retry-After"] = str(wait)
             return response
@@ -37,7 +40,7 @@ def login() -> ResponseReturnValue:
             return redirect(next_path)
         audit.record("auth.login_failed", actor_email=email, summary="Wrong email or password",
                      commit=True)
-        form.password.errors.append("The email or password is not right.")
+        form.password.errors.append(gettext("The email or password is not right."))
     status = 200 if not form.is_submitted() else 422
     return render_template("web/auth/login.html", form=form), status
 
@@ -50,5 +53,5 @@ def logout() -> ResponseReturnValue:
     if form.validate_on_submit() and user is not None:
         service.end_all_sessions(user)
     logout_user()
-    flash("You are signed out.", "info")
+    flash(gettext("You are signed out."), "info")
     return redirect(url_for("auth.login"))

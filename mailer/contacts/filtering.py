@@ -24,6 +24,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from mailer.contacts import validation
 from mailer.contacts.models import Contact, ContactTag, ListMember, Suppression
 from mailer.errors import Invalid
+from mailer.http import is_id
 
 
 class ContactStatus(StrEnum):
@@ -201,7 +202,7 @@ def parse_listing_args(args: Mapping[str, str]) -> tuple[ContactFilter, Sort]:
         errors["q"] = f"at most {MAX_QUERY_LENGTH} characters"
     list_ids: tuple[int, ...] = ()
     if raw := _one(args, "list_id"):
-        if raw.isdigit():
+        if raw.isdecimal() and is_id(int(raw)):
             list_ids = (int(raw),)
         else:
             errors["list_id"] = "must be a list id (a whole number)"

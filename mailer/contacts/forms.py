@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -23,6 +24,7 @@ from wtforms.validators import Length
 
 from mailer.contacts.models import Contact
 from mailer.contacts.suppressions import GIVEN_REASONS
+from mailer.i18n import VALUE_LABELS
 
 SHORT = [Length(max=200)]
 LONG = [Length(max=10_000)]
@@ -45,24 +47,24 @@ def split_values(text: str | None) -> list[str]:
 class ContactForm(FlaskForm):
     """Every field of a journalist."""
 
-    email = StringField("Email", validators=[Length(max=320)],
+    email = StringField(_l("Email"), validators=[Length(max=320)],
                         render_kw={"inputmode": "email", "autocomplete": "off"})
-    first_name = StringField("First name", validators=SHORT)
-    last_name = StringField("Last name", validators=SHORT)
-    outlet = StringField("Outlet", validators=SHORT)
-    beat = StringField("Beat", validators=SHORT)
-    role = StringField("Role", validators=SHORT)
-    country = StringField("Country (ISO code, e.g. KZ)", validators=[Length(max=10)])
-    language = StringField("Primary language (e.g. ru, kk-Latn)", validators=[Length(max=35)])
-    languages = StringField("Also reads, most preferred first (e.g. tg, ru, en)",
+    first_name = StringField(_l("First name"), validators=SHORT)
+    last_name = StringField(_l("Last name"), validators=SHORT)
+    outlet = StringField(_l("Outlet"), validators=SHORT)
+    beat = StringField(_l("Beat"), validators=SHORT)
+    role = StringField(_l("Role"), validators=SHORT)
+    country = StringField(_l("Country (ISO code, e.g. KZ)"), validators=[Length(max=10)])
+    language = StringField(_l("Primary language (e.g. ru, kk-Latn)"), validators=[Length(max=35)])
+    languages = StringField(_l("Also reads, most preferred first (e.g. tg, ru, en)"),
                             validators=[Length(max=400)])
-    timezone = StringField("Time zone (e.g. Asia/Almaty)", validators=[Length(max=64)])
-    phone = StringField("Phone", validators=[Length(max=40)])
-    social = TextAreaField("Social handles, one per line (network: handle)",
+    timezone = StringField(_l("Time zone (e.g. Asia/Almaty)"), validators=[Length(max=64)])
+    phone = StringField(_l("Phone"), validators=[Length(max=40)])
+    social = TextAreaField(_l("Social handles, one per line (network: handle)"),
                            validators=[Length(max=2000)], render_kw={"rows": 3})
-    tags = StringField("Tags (separated by ; or ,)", validators=[Length(max=2000)])
-    notes = TextAreaField("Notes", validators=LONG, render_kw={"rows": 4})
-    tracking = BooleanField("Track opens and clicks for this journalist", default=True)
+    tags = StringField(_l("Tags (separated by ; or ,)"), validators=[Length(max=2000)])
+    notes = TextAreaField(_l("Notes"), validators=LONG, render_kw={"rows": 4})
+    tracking = BooleanField(_l("Track opens and clicks for this journalist"), default=True)
 
     def fill_from(self, contact: Contact) -> None:
         """Show a contact's current values."""
@@ -95,28 +97,28 @@ class ContactForm(FlaskForm):
 class ListForm(FlaskForm):
     """A list's name and description."""
 
-    name = StringField("Name", validators=SHORT)
-    description = TextAreaField("Description", validators=LONG, render_kw={"rows": 2})
+    name = StringField(_l("Name"), validators=SHORT)
+    description = TextAreaField(_l("Description"), validators=LONG, render_kw={"rows": 2})
 
 
 class AddToListForm(FlaskForm):
     """Which list the chosen contacts go to (the contacts come as ``contact_ids`` fields)."""
 
-    target_list_id = SelectField("Add to list", coerce=int, choices=[])
+    target_list_id = SelectField(_l("Add to list"), coerce=int, choices=[])
 
 
 class SegmentForm(FlaskForm):
     """A segment's name and its filters, several values per filter allowed."""
 
-    name = StringField("Name", validators=SHORT)
-    description = TextAreaField("Description", validators=LONG, render_kw={"rows": 2})
-    language = StringField("Languages (any of, e.g. ru, kk)", validators=[Length(max=400)])
-    country = StringField("Countries (any of, e.g. KZ, TJ)", validators=[Length(max=400)])
-    outlet = StringField("Outlets (any of, exact names, separated by ;)",
+    name = StringField(_l("Name"), validators=SHORT)
+    description = TextAreaField(_l("Description"), validators=LONG, render_kw={"rows": 2})
+    language = StringField(_l("Languages (any of, e.g. ru, kk)"), validators=[Length(max=400)])
+    country = StringField(_l("Countries (any of, e.g. KZ, TJ)"), validators=[Length(max=400)])
+    outlet = StringField(_l("Outlets (any of, exact names, separated by ;)"),
                          validators=[Length(max=2000)])
-    beat = StringField("Beats (any of, separated by ;)", validators=[Length(max=2000)])
-    tag = StringField("Tags (any of)", validators=[Length(max=2000)])
-    list_id = SelectMultipleField("On any of these lists", coerce=int, choices=[])
+    beat = StringField(_l("Beats (any of, separated by ;)"), validators=[Length(max=2000)])
+    tag = StringField(_l("Tags (any of)"), validators=[Length(max=2000)])
+    list_id = SelectMultipleField(_l("On any of these lists"), coerce=int, choices=[])
 
     def filters(self) -> dict[str, list[Any]]:
         """The filter object the segments service expects."""
@@ -144,17 +146,17 @@ class SegmentForm(FlaskForm):
 class SuppressionForm(FlaskForm):
     """An address to suppress, and why."""
 
-    email = StringField("Email", validators=[Length(max=320)],
+    email = StringField(_l("Email"), validators=[Length(max=320)],
                         render_kw={"inputmode": "email", "autocomplete": "off"})
-    reason = SelectField("Reason", choices=choices((r, r.replace("_", " ")) for r in GIVEN_REASONS),
+    reason = SelectField(_l("Reason"), choices=choices((r, VALUE_LABELS[r]) for r in GIVEN_REASONS),
                          default="manual")
-    detail = StringField("Note (optional)", validators=[Length(max=1000)])
+    detail = StringField(_l("Note (optional)"), validators=[Length(max=1000)])
 
 
 class UnsuppressForm(FlaskForm):
     """The address whose suppression an admin removes."""
 
-    email = StringField("Email", validators=[Length(max=320)])
+    email = StringField(_l("Email"), validators=[Length(max=320)])
 
 
 def attach_errors(form: FlaskForm, fields: dict[str, str], message: str) -> None:

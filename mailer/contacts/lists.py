@@ -19,6 +19,7 @@ from mailer.contacts.models import Contact, ContactList, ListMember, Segment
 from mailer.contacts.paging import Page, fetch_page
 from mailer.db import db, utcnow
 from mailer.errors import Conflict, Invalid, NotFound
+from mailer.http import is_id
 
 MAX_MEMBERS_PER_REQUEST = 10_000
 MAX_UNKNOWN_LISTED = 20
@@ -155,8 +156,7 @@ def all_lists() -> list[ContactList]:
 
 
 def _contact_ids(raw: object) -> list[int]:
-    if not isinstance(raw, list) or not all(isinstance(i, int) and not isinstance(i, bool)
-                                            for i in raw):
+    if not isinstance(raw, list) or not all(is_id(i) for i in raw):
         raise Invalid("contact_ids must be a list of contact ids.",
                       fields={"contact_ids": "must be a list of whole numbers"})
     if not raw:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from mailer.auth.forms import ActionForm
 from mailer.contacts import lists, service
 from mailer.contacts.filtering import ContactFilter, Sort
 from mailer.contacts.forms import ListForm, attach_errors
 from mailer.errors import MailerError
+from mailer.http import parse_id
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
 
@@ -18,7 +20,7 @@ MEMBERS_PER_PAGE = 50
 
 def _page_arg() -> int:
     raw = request.args.get("page", "")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    return parse_id(raw) or 1
 
 
 def _index(form: ListForm | None = None, status: int = 200) -> ResponseReturnValue:
@@ -43,7 +45,8 @@ def create() -> ResponseReturnValue:
         except MailerError as exc:
             attach_errors(form, exc.fields, exc.message)
         else:
-            flash(f"List “{row.name}” created. Add journalists from the Journalists table.",
+            flash(gettext("List “%(name)s” created. Add journalists from the Journalists table.",
+                          name=row.name),
                   "info")
             return redirect(url_for("lists.show", list_id=row.id))
     return _index(form, status=422)
@@ -78,7 +81,7 @@ def update(list_id: int) -> ResponseReturnValue:
         except MailerError as exc:
             attach_errors(form, exc.fields, exc.message)
         else:
-            flash("List saved.", "info")
+            flash(gettext("List saved."), "info")
             return redirect(url_for("lists.show", list_id=list_id))
     return _show(list_id, form, status=422)
 
@@ -93,7 +96,7 @@ def delete(list_id: int) -> ResponseReturnValue:
         except MailerError as exc:
             flash(exc.message, "error")
             return redirect(url_for("lists.show", list_id=list_id))
-        flash(f"List “{name}” deleted; its journalists were kept.", "info")
+        flash(gettext("List “%(name)s” deleted; its journalists were kept.", name=name), "info")
     return redirect(url_for("lists.index"))
 
 
@@ -102,5 +105,5 @@ def remove_member(list_id: int, contact_id: int) -> ResponseReturnValue:
     """Take one journalist off the list."""
     if ActionForm().validate_on_submit():
         lists.remove_member(list_id, contact_id)
-        flash("Removed from the list.", "info")
+        flash(gettext("Removed from the list."), "info")
     return redirect(url_for("lists.show", list_id=list_id))

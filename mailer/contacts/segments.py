@@ -27,6 +27,7 @@ from mailer.contacts.models import Contact, ContactList, Segment
 from mailer.contacts.paging import Page, fetch_page
 from mailer.db import db, utcnow
 from mailer.errors import Conflict, Invalid, NotFound
+from mailer.http import is_id
 
 MAX_VALUES = 100
 PREVIEW_SIZE = 20
@@ -92,7 +93,7 @@ def clean_filters(raw: object) -> dict[str, list[Any]]:
 
 def _clean_values(key: str, values: list[Any]) -> list[Any]:
     if key == "list_id":
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        if not all(is_id(v) for v in values):
             raise validation.FieldError("must be list ids (whole numbers)")
         ids = sorted(set(values))
         known = set(db.session.scalars(select(ContactList.id).where(ContactList.id.in_(ids))))

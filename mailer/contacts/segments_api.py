@@ -17,7 +17,7 @@ bp = Blueprint("segments_api", __name__, url_prefix="/api/v1/segments")
 
 def _size() -> int:
     raw = request.args.get("size", str(segments.PREVIEW_SIZE))
-    if not raw.isdigit() or not 0 <= int(raw) <= 100:
+    if not raw.isdecimal() or not 0 <= int(raw) <= 100:
         raise Invalid("Invalid preview size.", fields={"size": "must be between 0 and 100"})
     return int(raw)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from mailer.auth.forms import ActionForm
 from mailer.contacts import lists, segments
@@ -43,7 +44,7 @@ def create() -> ResponseReturnValue:
         except MailerError as exc:
             attach_errors(form, exc.fields, exc.message)
         else:
-            flash(f"Segment “{segment.name}” saved.", "info")
+            flash(gettext("Segment “%(name)s” saved.", name=segment.name), "info")
             return redirect(url_for("segments.show", segment_id=segment.id))
     return _index(form, status=422)
 
@@ -79,7 +80,7 @@ def update(segment_id: int) -> ResponseReturnValue:
         except MailerError as exc:
             attach_errors(form, exc.fields, exc.message)
         else:
-            flash("Segment saved.", "info")
+            flash(gettext("Segment saved."), "info")
             return redirect(url_for("segments.show", segment_id=segment_id))
     return _show(segment_id, form, status=422)
 
@@ -89,5 +90,5 @@ def delete(segment_id: int) -> ResponseReturnValue:
     """Delete a segment."""
     if ActionForm().validate_on_submit():
         segments.delete_segment(segment_id)
-        flash("Segment deleted.", "info")
+        flash(gettext("Segment deleted."), "info")
     return redirect(url_for("segments.index"))

@@ -29,6 +29,7 @@ from mailer.contacts.models import (
 from mailer.contacts.paging import Page, fetch_page
 from mailer.db import db, utcnow
 from mailer.errors import Conflict, Invalid, NotFound
+from mailer.http import is_id
 
 # Field rules, by the contact JSON's names.
 TEXT_FIELDS = ("first_name", "last_name", "outlet", "beat", "role")
@@ -107,8 +108,7 @@ def clean_fields(values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
 def _list_ids(raw: object) -> tuple[list[int], str | None]:
     if raw is None:
         return [], None
-    if not isinstance(raw, list) or not all(isinstance(i, int) and not isinstance(i, bool)
-                                            for i in raw):
+    if not isinstance(raw, list) or not all(is_id(i) for i in raw):
         return [], "must be a list of list ids (whole numbers)"
     if len(raw) > MAX_LIST_IDS:
         return [], f"at most {MAX_LIST_IDS} lists"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from mailer.auth.models import Role
 from mailer.auth.policy import requires
@@ -11,13 +12,15 @@ from mailer.contacts import suppressions
 from mailer.contacts.forms import SuppressionForm, UnsuppressForm, attach_errors
 from mailer.contacts.models import SuppressionReason
 from mailer.errors import Invalid, MailerError
+from mailer.http import parse_id
+from mailer.i18n import value_label
 
 bp = Blueprint("suppressions", __name__, url_prefix="/suppressions")
 
 
 def _index(form: SuppressionForm | None = None, status: int = 200) -> ResponseReturnValue:
     raw_page = request.args.get("page", "")
-    page = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
+    page = parse_id(raw_page) or 1
     q = request.args.get("q", "").strip()[:200]
     reason = request.args.get("reason", "")
     try:
@@ -50,9 +53,12 @@ def create() -> ResponseReturnValue:
             attach_errors(form, exc.fields, exc.message)
         else:
             row = added.suppression
-            flash(f"{row.email} is suppressed ({row.reason.replace('_', ' ')})." if added.created
-                  else f"{row.email or 'This address'} was already suppressed "
-                       f"({row.reason.replace('_', ' ')}); the first reason is kept.", "info")
+            reason = value_label(row.reason)
+            flash(gettext("%(email)s is suppressed (%(reason)s).", email=row.email, reason=reason)
+                  if added.created else
+                  gettext("%(email)s was already suppressed (%(reason)s); the first reason is "
+                          "kept.", email=row.email or gettext("This address"), reason=reason),
+                  "info")
             return redirect(url_for("suppressions.index"))
     return _index(form, status=422)
 
@@ -68,5 +74,5 @@ def remove() -> ResponseReturnValue:
         except MailerError as exc:
             flash(exc.message, "error")
         else:
-            flash(f"{form.email.data} may be mailed again.", "info")
+            flash(gettext("%(email)s may be mailed again.", email=form.email.data), "info")
     return redirect(url_for("suppressions.index"))

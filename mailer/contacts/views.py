@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from mailer.auth.forms import ActionForm
 from mailer.auth.models import Role
@@ -29,6 +30,7 @@ from mailer.contacts.forms import AddToListForm, ContactForm, attach_errors, cho
 from mailer.contacts.models import ContactSource
 from mailer.db import utcnow
 from mailer.errors import Invalid, MailerError
+from mailer.http import parse_id
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
 
@@ -38,7 +40,7 @@ FILTER_ARGS = ("q", "list_id", "language", "country", "tag", "status", "sort", "
 
 def _int_arg(name: str, default: int, allowed: tuple[int, ...] | None = None) -> int:
     raw = request.args.get(name, "")
-    value = int(raw) if raw.isdigit() and int(raw) > 0 else default
+    value = parse_id(raw) or default
     return value if allowed is None or value in allowed else default
 
 
@@ -93,24 +95,25 @@ def add_to_list() -> ResponseReturnValue:
     back = safe_next_path(request.form.get("back", ""))
     target = back if back and back.startswith("/contacts/") else url_for("contacts.index")
     if not form.validate_on_submit():
-        flash("Choose a list first.", "error")
+        flash(gettext("Choose a list first."), "error")
         return redirect(target)
     try:
         if request.form.get("scope") == "all":
             spec, _ = parse_listing_args(request.form)
             added = lists.add_matching(form.target_list_id.data, filtered_ids(spec))
         else:
-            ids = [int(v) for v in request.form.getlist("contact_ids") if v.isdigit()]
+            ids = [i for i in map(parse_id, request.form.getlist("contact_ids")) if i]
             if not ids:
-                flash("Tick the journalists to add first, or add all that match.", "error")
+                flash(gettext("Tick the journalists to add first, or add all that match."), "error")
                 return redirect(target)
             added = lists.add_members(form.target_list_id.data, ids)
     except MailerError as exc:
         flash(next(iter(exc.fields.values()), exc.message), "error")
         return redirect(target)
     name = lists.get_list(form.target_list_id.data).name
-    flash(f"{added} added to “{name}” (the others were already on it)." if added else
-          f"They were all on “{name}” already.", "info")
+    flash(gettext("%(n)s added to “%(name)s” (the others were already on it).", n=added,
+                  name=name) if added else
+          gettext("They were all on “%(name)s” already.", name=name), "info")
     return redirect(target)
 
 
@@ -137,7 +140,7 @@ def create() -> ResponseReturnValue:
         except MailerError as exc:
             attach_errors(form, exc.fields, exc.message)
         else:
-            flash(f"{contact.email} added.", "info")
+            flash(gettext("%(email)s added.", email=contact.email), "info")
             return redirect(url_for("contacts.show", contact_id=contact.id))
     return _form_page(form, status=422)
 
@@ -169,7 +172,7 @@ def update(contact_id: int) -> ResponseReturnValue:
         except MailerError as exc:
             attach_errors(form, exc.fields, exc.message)
         else:
-            flash("Saved.", "info")
+            flash(gettext("Saved."), "info")
             return redirect(url_for("contacts.show", contact_id=contact_id))
     return _form_page(form, contact_id, status=422)
 
@@ -188,7 +191,7 @@ def delete(contact_id: int) -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         email = service.get_contact(contact_id).email
         service.delete_contact(contact_id)
-        flash(f"{email} deleted.", "info")
+        flash(gettext("%(email)s deleted.", email=email), "info")
     return redirect(url_for("contacts.index"))
 
 
@@ -213,5 +216,6 @@ def erase(contact_id: int) -> ResponseReturnValue:
     """Erase a journalist; the address stays suppressed as a hash only (admins)."""
     if ActionForm().validate_on_submit():
         privacy.erase_contact(contact_id)
-        flash("Erased. The address is kept only as a hash on the suppression list.", "info")
+        flash(gettext("Erased. The address is kept only as a hash on the suppression list."),
+              "info")
     return redirect(url_for("contacts.index"))

@@ -1,4 +1,5 @@
-"""REST API of mailings (shared/API.md, "Mailings"): create, send, test, control, progress."""
+"""REST API of mailings (shared/API.md, "Mailings"): create, approve, send, test, control,
+progress."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def mailing_json(mailing: Mailing) -> dict[str, Any]:
         "pause_reason": mailing.pause_reason or None,
         "created_by": mailing.created_by,
         "created_at": _time(mailing.created_at),
+        "requires_approval": mailing.requires_approval,
+        "approval": service.approval_status(mailing).value,
+        "approved_by": mailing.approved_by or None,
+        "approved_at": _time(mailing.approved_at),
         "started_at": _time(mailing.started_at),
         "finished_at": _time(mailing.finished_at),
         **service.progress(mailing),
@@ -90,6 +95,12 @@ def show(mailing_id: int) -> ResponseReturnValue:
 def languages(mailing_id: int) -> ResponseReturnValue:
     """Who would get which language, who falls back, and who has none."""
     return service.language_check(service.get_mailing(mailing_id))
+
+
+@bp.post("/<int:mailing_id>/approve")
+def approve(mailing_id: int) -> ResponseReturnValue:
+    """A second person's approval of a draft that needs it (never its creator's)."""
+    return mailing_json(service.approve_mailing(mailing_id, signed_in_staff().email))
 
 
 @bp.post("/<int:mailing_id>/send")

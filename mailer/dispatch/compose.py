@@ -4,6 +4,10 @@ A :class:`MailingComposer` lives for one run of a worker over one mailing: it co
 translation the first time a recipient needs it, loads the contacts of a claimed batch in one
 query, and builds every recipient's links (unsubscribe, open pixel, click tracking, web
 version) and VERP sender from the instance's settings. No Flask: settings come in as values.
+
+What is the same for every recipient of a language (the web-version address, the body's link
+targets, the sender's name and address) is worked out once per composer; per recipient there is
+one signed token per link and the render itself.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -56,12 +61,12 @@ class InstanceSettings:
         return cls(str(config["MAILER_PUBLIC_URL"]), str(config["SECRET_KEY"]), mail_from,
                    str(config["MAILER_BOUNCE_DOMAIN"]), dkim_key)
 
-    @property
+    @cached_property
     def from_parts(self) -> tuple[str, str]:
         """(display name, address) of the sender."""
         return parseaddr(self.mail_from)
 
-    @property
+    @cached_property
     def list_id(self) -> str:
         """The RFC 2919 List-Id: the press office's host name."""
         return self.from_parts[1].rpartition("@")[2] or "localhost"
@@ -78,6 +83,17 @@ def release_content(release: Release, language: str) -> ReleaseContent:
                           contact=release.contact_block)
 
 
+class BatchContact(NamedTuple):
+    """The columns of a contact that its message uses."""
+
+    id: int
+    first_name: str
+    last_name: str
+    outlet: str
+    timezone: str
+    tracking: bool
+
+
 class MailingComposer:
     """Builds the messages of one mailing."""
 
@@ -89,7 +105,12 @@ class MailingComposer:
         self.tracking = tracking
         self.links = Links(settings.public_url, settings.secret_key)
         self._compiled: dict[str, CompiledRelease] = {}
-        self._contacts: dict[int, Contact] = {}
+        self._targets: dict[str, tuple[str, ...]] = {}
+        self._contacts: dict[int, BatchContact] = {}
+        name, address = settings.from_parts
+        self._from_name, self._from_address = name, address
+        self._list_name = name or settings.list_id
+        self._feedback_id = f"{mailing_id}:{release_id}:mailer"
 
     def compiled(self, language: str) -> CompiledRelease:
         """The compiled translation for ``language`` (compiled once per composer)."""
@@ -104,17 +125,23 @@ class MailingComposer:
                 raise ValueError(f"the {language} translation cannot be rendered: "
                                  f"{exc.message}") from exc
             self._compiled[language] = found
+            self._targets[language] = tuple(link.url for link in found.links)
         return found
 
     def prepare(self, batch: Sequence[ClaimedDelivery]) -> None:
-        """Load the contacts of a batch in one query."""
+        """Load the contacts of a batch in one query (the columns a message uses, no ORM
+        objects: a batch is read once and thrown away)."""
         ids = [d.contact_id for d in batch if d.contact_id is not None]
-        self._contacts = {c.id: c for c in db.session.scalars(
-            select(Contact).where(Contact.id.in_(ids)))} if ids else {}
-        db.session.expunge_all()
+        rows = db.session.execute(
+            select(Contact.id, Contact.first_name, Contact.last_name, Contact.outlet,
+                   Contact.timezone, Contact.tracking).where(Contact.id.in_(ids))).all() \
+            if ids else []
+        db.session.commit()  # end the read: the worker holds no transaction while it sends
+        self._contacts = {row[0]: BatchContact(*row) for row in rows}
 
     def compose(self, delivery: ClaimedDelivery) -> Envelope:
         """The envelope and bytes for one delivery."""
+        compiled = self.compiled(delivery.language)
         contact = self._contacts.get(delivery.contact_id or 0)
         tracking = self.tracking and (contact.tracking if contact is not None else True)
         recipient = Recipient(
@@ -127,28 +154,36 @@ class MailingComposer:
             tracking=tracking,
         )
         ref = DeliveryRef(delivery.id, delivery.contact_id)
-        name, address = self.settings.from_parts
+        settings = self.settings
         links = self.links
+        unsubscribe = links.unsubscribe_token(ref)  # one token for the link and the mailto
+        rewrite = None
+        if tracking:
+            clicks = links.click_urls(ref, self._targets[delivery.language])
+
+            def rewrite(_url: str, index: int) -> str:
+                return clicks[index]
+
         context = MessageContext(
-            from_address=address,
-            from_name=name,
-            public_url=self.settings.public_url,
-            list_id=self.settings.list_id,
-            list_name=name or self.settings.list_id,
-            organisation=name or self.settings.list_id,
-            unsubscribe_url=links.unsubscribe_url(ref),
-            unsubscribe_mailto=links.unsubscribe_mailto(self.settings.bounce_domain, ref),
+            from_address=self._from_address,
+            from_name=self._from_name,
+            public_url=settings.public_url,
+            list_id=settings.list_id,
+            list_name=self._list_name,
+            organisation=self._list_name,
+            unsubscribe_url=links.unsubscribe_url(ref, unsubscribe),
+            unsubscribe_mailto=links.unsubscribe_mailto(settings.bounce_domain, ref,
+                                                        unsubscribe),
             message_id=delivery.message_id,
-            envelope_sender=verp_address(delivery.id, self.settings.secret_key,
-                                         self.settings.bounce_domain),
-            feedback_id=f"{self.mailing_id}:{self.release_id}:mailer",
-            date=utcnow(),
+            envelope_sender=verp_address(delivery.id, settings.secret_key,
+                                         settings.bounce_domain),
+            feedback_id=self._feedback_id,
+            date=utcnow().replace(microsecond=0),  # the Date header shows whole seconds
             open_pixel_url=links.open_url(ref) if tracking else None,
-            rewrite_link=(lambda url, _index: links.click_url(ref, url)) if tracking else None,
+            rewrite_link=rewrite,
             web_version_url=links.web_version_url(self.release_id, delivery.language),
         )
-        envelope = render_message(self.compiled(delivery.language), recipient,
-                                  context).envelope()
+        envelope = render_message(compiled, recipient, context).envelope()
         if self.settings.dkim is None:
             return envelope
         return Envelope(envelope.mail_from, envelope.recipients,

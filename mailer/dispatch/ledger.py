@@ -4,10 +4,11 @@ The database is the truth about every recipient; Celery messages only say "there
 Each query is shaped so that any number of workers on any number of machines can run it at
 once without two of them ever holding the same row:
 
-* ``claim_batch``: one statement, ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)
-  RETURNING``. On PostgreSQL concurrent claimers skip each other's rows instead of waiting;
-  on SQLite the statement runs under the database's single write lock, which serialises
-  claimers just as safely. The claim is committed before any SMTP is spoken.
+* ``claim_batch``: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
+  (due retries first, then fresh rows in id order). On PostgreSQL concurrent claimers skip
+  each other's rows instead of waiting; on SQLite the statement runs under the database's
+  single write lock, which serialises claimers just as safely. The claim is committed before
+  any SMTP is spoken.
 * ``start_sending`` / ``record_outcome``: the row moves to ``sending`` in a commit of its own
   just before its SMTP transaction, and to its outcome right after the server's reply. So a
   worker killed at any moment leaves ``claimed`` rows (never tried: safe to queue again) or at
@@ -19,13 +20,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.sql import ClauseElement
 
 from mailer.contacts.models import Suppression
 from mailer.contacts.validation import email_hash
 from mailer.db import db, utcnow
-from mailer.dispatch.models import CLAIMABLE_STATUSES, OPEN_STATUSES, Delivery, DeliveryStatus
+from mailer.dispatch.models import (
+    CLAIMABLE_STATUSES,
+    OPEN_STATUSES,
+    Delivery,
+    DeliveryStatus,
+    Mailing,
+)
 
 
 @dataclass(frozen=True)
@@ -45,31 +55,53 @@ def claim_batch(mailing_id: int, worker: str, size: int, now: datetime | None = 
     """Atomically take up to ``size`` due deliveries of a mailing for ``worker``; commits.
 
     Test deliveries are only ever claimed by id (``ids``), never with the audience.
+
+    Named queries ``claim_retries`` then ``claim_fresh``, in one transaction: first the
+    deliveries whose retry time has come (deferred, or postponed by the rate; few, a range of
+    ``ix_deliveries_claim`` on ``next_attempt_at``), then never-tried ones. The fresh part is
+    written as ``status = 'queued' AND next_attempt_at IS NULL ORDER BY next_attempt_at, id``
+    so that it is the claim index read in order and stopped after ``size`` rows; asking for
+    both statuses at once in id order made PostgreSQL read and sort every open row of the
+    mailing on every claim (7 ms per claim at 30,000 open rows, 24 ms at 100,000).
     """
     now = now or utcnow()
-    due = (
-        select(Delivery.id)
-        .where(
+    if ids is not None:
+        rows = _claim(worker, now, select(Delivery.id).where(
             Delivery.mailing_id == mailing_id,
             Delivery.status.in_(CLAIMABLE_STATUSES),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-            Delivery.id.in_(list(ids)) if ids is not None else Delivery.is_test.is_(False),
-        )
-        .order_by(Delivery.id)
-        .limit(size)
-        .with_for_update(skip_locked=True)
-    )
+            Delivery.id.in_(list(ids)),
+        ).order_by(Delivery.id).limit(size))
+    else:
+        rows = _claim(worker, now, select(Delivery.id).where(
+            Delivery.mailing_id == mailing_id,
+            Delivery.status.in_(CLAIMABLE_STATUSES),
+            Delivery.next_attempt_at <= now,
+            Delivery.is_test.is_(False),
+        ).order_by(Delivery.id).limit(size))
+        if len(rows) < size:
+            rows += _claim(worker, now, select(Delivery.id).where(
+                Delivery.mailing_id == mailing_id,
+                Delivery.status == DeliveryStatus.QUEUED,
+                Delivery.next_attempt_at.is_(None),
+                Delivery.is_test.is_(False),
+            ).order_by(Delivery.next_attempt_at, Delivery.id).limit(size - len(rows)))
+    db.session.commit()
+    return sorted(rows, key=lambda d: d.id)
+
+
+def _claim(worker: str, now: datetime, due: Select[Any]) -> list[ClaimedDelivery]:
+    """Mark the rows ``due`` selects as claimed by ``worker`` (skipping rows another claimer
+    has locked), returning what the worker needs to send them; does not commit."""
     claim = (
         update(Delivery)
-        .where(Delivery.id.in_(due.scalar_subquery()))
+        .where(Delivery.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
         .values(status=DeliveryStatus.CLAIMED, claimed_by=worker, claimed_at=now)
         .returning(Delivery.id, Delivery.contact_id, Delivery.email, Delivery.language,
                    Delivery.message_id, Delivery.attempts)
         .execution_options(synchronize_session=False)
     )
-    rows = db.session.execute(claim).all()
-    db.session.commit()
-    return sorted((ClaimedDelivery(*row) for row in rows), key=lambda d: d.id)
+    return [ClaimedDelivery(*row) for row in db.session.execute(claim).all()]
 
 
 def start_sending(delivery_id: int, now: datetime | None = None) -> bool:
@@ -219,6 +251,11 @@ class LedgerWriter:
     message costs one committed write before its SMTP transaction, and the outcome is committed
     at the latest with the next message's start, or by :meth:`flush` at once when no message
     follows.
+
+    On PostgreSQL with psycopg the statements are compiled once and run on the driver's own
+    connection as server-side prepared statements: SQLAlchemy's per-execution work (parameter
+    processing, result set construction) cost more client CPU than the round trip itself, and
+    this runs for every message of every mailing. SQLite keeps SQLAlchemy's execution.
     """
 
     def __init__(self) -> None:
@@ -245,10 +282,29 @@ class LedgerWriter:
             .values(status=DeliveryStatus.SENDING, claimed_at=bindparam("now"),
                     attempts=Delivery.attempts + 1)
         )
+        self._status = select(Mailing.status).where(Mailing.id == bindparam("mailing_id"))
+        self._raw: Any = None
         if self.postgres:
             done = self._done.returning(Delivery.id).cte("done")
             started = self._start.returning(Delivery.id).cte("started")
             self._step = select(func.count()).select_from(started).add_cte(done)
+            if engine.dialect.driver == "psycopg":
+                driver: Any = self.connection.connection.driver_connection
+                self._raw = driver.cursor()
+                self._raw_sql = {name: _compiled(statement, engine.dialect) for name, statement
+                                 in (("step", self._step), ("done", self._done),
+                                     ("status", self._status))}
+
+    def _execute_raw(self, name: str, params: dict[str, object]) -> Any:
+        """Run a precompiled statement on the driver's connection; its first row."""
+        sql, fixed = self._raw_sql[name]
+        try:
+            self._raw.execute(sql, {**fixed, **params}, prepare=True)
+        except Exception:
+            if self._raw.connection.broken:  # never hand a dead connection back to the pool
+                self.connection.invalidate()
+            raise
+        return self._raw.fetchone() if self._raw.description else None
 
     def _params(self, outcome: Outcome | None, start_id: int, start_email: str,
                 now: datetime) -> dict[str, object]:
@@ -269,7 +325,9 @@ class LedgerWriter:
         (released meanwhile, or its address is suppressed by now)."""
         params = self._params(self.pending, delivery_id, email, now)
         self.pending = None
-        if self.postgres:
+        if self._raw is not None:
+            started = self._execute_raw("step", params)[0]
+        elif self.postgres:
             started = self.connection.execute(self._step, params).scalar_one()
         else:
             self.connection.execute(self._done, params)
@@ -289,13 +347,37 @@ class LedgerWriter:
             return
         params = self._params(self.pending, NO_ROW, "", utcnow())
         self.pending = None
+        if self._raw is not None:
+            self._execute_raw("done", params)
+            return
         self.connection.execute(self._done, params)
         if not self.postgres:
             self.connection.commit()
+
+    def mailing_status(self, mailing_id: int) -> str | None:
+        """The mailing's current status, read on this connection (a cheap check between
+        messages: has staff paused or cancelled it?)."""
+        if self._raw is not None:
+            row = self._execute_raw("status", {"mailing_id": mailing_id})
+            return None if row is None else str(row[0])
+        status = self.connection.execute(self._status, {"mailing_id": mailing_id}).scalar()
+        if not self.postgres:
+            self.connection.commit()  # end the read so the next one sees other workers' writes
+        return status
 
     def close(self) -> None:
         """Flush and give the connection back."""
         try:
             self.flush()
         finally:
+            if self._raw is not None:
+                self._raw.close()
             self.connection.close()
+
+
+def _compiled(statement: ClauseElement, dialect: Any) -> tuple[str, dict[str, object]]:
+    """A statement's SQL for the driver, and the values SQLAlchemy bound as literals."""
+    compiled = statement.compile(dialect=dialect)
+    fixed = {name: value.value if isinstance(value, Enum) else value
+             for name, value in compiled.params.items() if value is not None}
+    return str(compiled), fixed

@@ -32,6 +32,16 @@ class MailingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ApprovalStatus(StrEnum):
+    """Where a mailing stands in second-person approval (four-eyes sending)."""
+
+    NOT_REQUIRED = "not_required"
+    WAITING = "waiting"
+    APPROVED = "approved"
+    # Approved, but the release, audience or schedule changed since: it needs approving again.
+    OUTDATED = "outdated"
+
+
 class DeliveryStatus(StrEnum):
     """Where one recipient's message stands.
 
@@ -77,6 +87,10 @@ class Mailing(Base):
     pause_reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(320), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Four-eyes sending: such a mailing waits for another editor's approval before it may go.
+    requires_approval: Mapped[bool] = mapped_column(default=False)
+    approved_by: Mapped[str] = mapped_column(String(320), default="")
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     frozen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -151,7 +151,7 @@ def _run(mailing_id: int, worker: str, composer: Composer, transport: Transport,
     result = RunResult()
     recent: deque[bool] = deque(maxlen=policy.error_window)
     while deadline is None or time.monotonic() < deadline:
-        if mailing_status(mailing_id) != MailingStatus.SENDING:
+        if writer.mailing_status(mailing_id) != MailingStatus.SENDING:
             result.stopped = "not sending"
             return result
         batch = ledger.claim_batch(mailing_id, worker, policy.batch_size, now=clock())
@@ -160,7 +160,7 @@ def _run(mailing_id: int, worker: str, composer: Composer, transport: Transport,
         composer.prepare(batch)
         for index, delivery in enumerate(batch):
             if index and index % policy.check_every == 0 and \
-                    mailing_status(mailing_id) != MailingStatus.SENDING:
+                    writer.mailing_status(mailing_id) != MailingStatus.SENDING:
                 writer.flush()
                 ledger.release_claims(mailing_id, ids=[d.id for d in batch[index:]])
                 result.stopped = "not sending"

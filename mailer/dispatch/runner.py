@@ -25,6 +25,7 @@ from mailer.dispatch.outbound import open_transport
 from mailer.dispatch.pipeline import RunResult, SendPolicy, run_batches, send_claimed
 from mailer.dispatch.ratelimit import DatabaseLimiter, Limiter, Rate, RedisLimiter
 from mailer.releases.models import Release
+from mailer.settings.service import effective_config
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ def worker_name() -> str:
 
 
 def send_policy() -> SendPolicy:
-    """The pacing and retry policy from the app's settings."""
-    config = current_app.config
+    """The pacing and retry policy from the app's settings (rates as saved by staff)."""
+    config = effective_config(current_app.config)
     rate = config.get("MAILER_RATE") or ""
     domains: dict[str, Rate] = {}
     for item in (config.get("MAILER_DOMAIN_RATES") or "").split(","):
@@ -119,7 +120,7 @@ def send_batches(mailing_id: int) -> RunResult | None:
         return None
     policy = send_policy()
     composer = MailingComposer(mailing.id, mailing.release_id,
-                               InstanceSettings.from_config(current_app.config),
+                               InstanceSettings.from_config(effective_config(current_app.config)),
                                tracking=mailing.tracking)
     with open_transport() as transport:
         result = run_batches(mailing_id, worker=worker_name(), composer=composer,
@@ -154,7 +155,7 @@ def send_tests(mailing_id: int, delivery_ids: list[int]) -> None:
     if not batch:
         return
     composer = MailingComposer(mailing.id, mailing.release_id,
-                               InstanceSettings.from_config(current_app.config),
+                               InstanceSettings.from_config(effective_config(current_app.config)),
                                tracking=False)
     composer.prepare(batch)
     with open_transport() as transport:

@@ -1,12 +1,16 @@
-"""Mailings: creating them, sending, pausing, resuming, cancelling, test sends, and progress.
+"""Mailings: creating them, approving, sending, pausing, resuming, cancelling, test sends, and
+progress.
 
 Owns the mailing's life cycle (``draft → scheduled → sending ⇄ paused → sent``, or
-``cancelled``). Every change is committed before a worker is asked to act on it; workers
-(``mailer.dispatch.tasks``) then freeze the audience and send through the pipeline.
+``cancelled``) and its second-person approval: a mailing created with ``requires_approval``
+is not sent or scheduled until another editor or admin approves what it will send. Every
+change is committed before a worker is asked to act on it; workers (``mailer.dispatch.tasks``)
+then freeze the audience and send through the pipeline.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -14,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import Text, cast, false, func, or_, select, update
 
 from mailer.audit import service as audit
@@ -27,16 +32,41 @@ from mailer.dispatch.freeze import (
     new_message_id,
     reading_languages,
 )
-from mailer.dispatch.models import Delivery, DeliveryStatus, Mailing, MailingStatus
+from mailer.dispatch.models import (
+    ApprovalStatus,
+    Delivery,
+    DeliveryStatus,
+    Mailing,
+    MailingStatus,
+)
 from mailer.dispatch.window import check_window
-from mailer.errors import Conflict, Invalid, NotFound
+from mailer.errors import Conflict, Forbidden, Invalid, NotFound
+from mailer.http import is_id
 from mailer.releases.languages import grouped_language_summary
 from mailer.releases.models import Release
+from mailer.settings.service import (
+    APPROVAL_DEFAULT_KEY,
+    TRACKING_DEFAULT_KEY,
+    effective_config,
+)
 from mailer.tracking import engagement
 
 log = logging.getLogger(__name__)
 
 MAX_TEST_RECIPIENTS = 20
+APPROVED_DIGEST = "approved_digest"  # key in Mailing.options: what the approver signed off
+
+
+class ApprovalRequired(Conflict):
+    """A mailing that needs a second person's approval was sent or scheduled without it."""
+
+    code = "approval_required"
+
+
+class SelfApproval(Forbidden):
+    """The creator of a mailing tried to approve it: approval needs another person."""
+
+    code = "self_approval"
 
 
 def get_mailing(mailing_id: int) -> Mailing:
@@ -50,8 +80,7 @@ def get_mailing(mailing_id: int) -> Mailing:
 def _ids(value: object, field: str, errors: dict[str, str]) -> list[int]:
     if value is None:
         return []
-    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                              for v in value):
+    if not isinstance(value, list) or not all(is_id(v) for v in value):
         errors[field] = "must be a list of ids"
         return []
     return sorted(set(value))
@@ -104,7 +133,7 @@ def create_mailing(values: dict[str, Any], created_by: str,
     """A draft mailing of a release to lists and segments; 422 names every bad field."""
     errors: dict[str, str] = {}
     release_id = values.get("release_id")
-    if not isinstance(release_id, int) or isinstance(release_id, bool):
+    if not is_id(release_id):
         errors["release_id"] = "required: the id of a release"
     elif db.session.get(Release, release_id) is None:
         errors["release_id"] = "no such release"
@@ -120,9 +149,17 @@ def create_mailing(values: dict[str, Any], created_by: str,
         errors["list_ids"] = "choose at least one list or segment"
     chain = _languages(values.get("fallback_languages"), errors)
     send_at = _send_at(values.get("send_at"), errors)
-    tracking = values.get("tracking", True)
+    tracking = values.get("tracking")
+    requires_approval = values.get("requires_approval")
+    if tracking is None or requires_approval is None:  # the instance's defaults, as saved
+        config = effective_config(current_app.config)
+        tracking = config[TRACKING_DEFAULT_KEY] if tracking is None else tracking
+        if requires_approval is None:
+            requires_approval = config[APPROVAL_DEFAULT_KEY]
     if not isinstance(tracking, bool):
         errors["tracking"] = "must be true or false"
+    if not isinstance(requires_approval, bool):
+        errors["requires_approval"] = "must be true or false"
     options: dict[str, Any] = {}
     window = values.get("local_window")
     if window not in (None, [], ""):
@@ -137,16 +174,102 @@ def create_mailing(values: dict[str, Any], created_by: str,
     mailing = Mailing(release_id=release_id, list_ids=list_ids, exclude_list_ids=exclude_ids,
                       segment_ids=segment_ids, fallback_languages=chain, send_at=send_at,
                       tracking=tracking, created_by=created_by, status=MailingStatus.DRAFT,
-                      options=options)
+                      options=options, requires_approval=requires_approval)
     if correction_of is not None:
         mailing.options = {**options, "correction_of": correction_of}
     db.session.add(mailing)
     db.session.flush()
     audit.record("mailing.created", target_type="mailing", target_id=mailing.id,
                  summary=f"Mailing of release {release_id} created"
-                 + (f" as a correction of mailing {correction_of}" if correction_of else ""))
+                 + (f" as a correction of mailing {correction_of}" if correction_of else "")
+                 + (", to be approved by a second person" if requires_approval else ""))
     db.session.commit()
     return mailing
+
+
+def approval_digest(mailing: Mailing) -> str:
+    """A fingerprint of what an approver signs off: the release's texts, attachments and
+    embargo, and the mailing's audience, languages and schedule. When it changes, the
+    approval no longer covers what would be sent."""
+    release = db.session.get(Release, mailing.release_id)
+    options = mailing.options or {}
+    content = {
+        "release": None if release is None else {
+            "default_language": release.default_language,
+            "embargo_at": release.embargo_at.isoformat() if release.embargo_at else None,
+            "contact_block": release.contact_block,
+            "translations": sorted([t.language, t.subject, t.preheader, t.body]
+                                   for t in release.translations),
+            "attachments": sorted([a.filename, a.sha256] for a in release.attachments)},
+        "list_ids": sorted(mailing.list_ids or []),
+        "segment_ids": sorted(mailing.segment_ids or []),
+        "exclude_list_ids": sorted(mailing.exclude_list_ids or []),
+        "fallback_languages": list(mailing.fallback_languages or []),
+        "send_at": mailing.send_at.isoformat() if mailing.send_at else None,
+        "tracking": mailing.tracking,
+        "local_window": options.get("local_window"),
+        "correction_of": options.get("correction_of"),
+    }
+    encoded = json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def approval_status(mailing: Mailing) -> ApprovalStatus:
+    """Whether the mailing waits for approval, has it, or had it before something changed."""
+    if not mailing.requires_approval:
+        return ApprovalStatus.NOT_REQUIRED
+    if mailing.approved_at is None:
+        return ApprovalStatus.WAITING
+    if mailing.status != MailingStatus.DRAFT:
+        return ApprovalStatus.APPROVED  # it went out as approved; later edits do not matter
+    if (mailing.options or {}).get(APPROVED_DIGEST) != approval_digest(mailing):
+        return ApprovalStatus.OUTDATED
+    return ApprovalStatus.APPROVED
+
+
+def is_creator(mailing: Mailing, email: str) -> bool:
+    """True when ``email`` created the mailing (who therefore may not approve it)."""
+    return bool(mailing.created_by) and mailing.created_by.casefold() == email.casefold()
+
+
+def approve_mailing(mailing_id: int, approver_email: str) -> Mailing:
+    """Record a second person's approval of a draft: 403 for its creator, 409 when it needs
+    none or is already approved."""
+    mailing = get_mailing(mailing_id)
+    if mailing.status != MailingStatus.DRAFT:
+        raise Conflict(gettext("Only a draft can be approved; this mailing is %(status)s.",
+                               status=mailing.status))
+    state = approval_status(mailing)
+    if state == ApprovalStatus.NOT_REQUIRED:
+        raise Conflict(gettext("This mailing does not need approval."))
+    if is_creator(mailing, approver_email):
+        raise SelfApproval(gettext("You created this mailing, so you cannot approve it: "
+                                   "another editor or admin must."))
+    if state == ApprovalStatus.APPROVED:
+        raise Conflict(gettext("This mailing is already approved by %(who)s.",
+                               who=mailing.approved_by))
+    mailing.approved_by = approver_email
+    mailing.approved_at = utcnow()
+    mailing.options = {**(mailing.options or {}), APPROVED_DIGEST: approval_digest(mailing)}
+    audit.record("mailing.approved", target_type="mailing", target_id=mailing.id,
+                 summary=f"Mailing {mailing.id} approved by {approver_email}"
+                 + (" again, after changes" if state == ApprovalStatus.OUTDATED else ""))
+    db.session.commit()
+    return mailing
+
+
+def check_approval(mailing: Mailing) -> None:
+    """Raise ApprovalRequired (409) unless the mailing may go out as far as approval goes."""
+    state = approval_status(mailing)
+    if state == ApprovalStatus.WAITING:
+        raise ApprovalRequired(gettext(
+            "This mailing needs a second person's approval before it can be sent or "
+            "scheduled: another editor or admin must approve it."))
+    if state == ApprovalStatus.OUTDATED:
+        raise ApprovalRequired(gettext(
+            "The release, audience or schedule changed after %(who)s approved this mailing; "
+            "it needs approval again before it can be sent or scheduled.",
+            who=mailing.approved_by))
 
 
 def language_check(mailing: Mailing) -> dict[str, Any]:
@@ -182,10 +305,12 @@ def language_check(mailing: Mailing) -> dict[str, Any]:
 
 
 def send_mailing(mailing_id: int) -> Mailing:
-    """Start (or schedule) a draft: 409 unless it is a draft, 422 while anyone lacks a language."""
+    """Start (or schedule) a draft: 409 unless it is a draft with any approval it needs, 422
+    while anyone lacks a language."""
     mailing = get_mailing(mailing_id)
     if mailing.status != MailingStatus.DRAFT:
         raise Conflict(f"Only a draft can be sent; this mailing is {mailing.status}.")
+    check_approval(mailing)
     coverage = language_check(mailing)
     if not coverage["sendable"]:
         fields: dict[str, str] = {}
@@ -302,8 +427,10 @@ def create_correction(mailing_id: int, release_id: object, created_by: str) -> M
     received = ledger.status_counts(parent.id).get(DeliveryStatus.SENT.value, 0)
     if not received:
         raise Conflict("Nobody has received this mailing yet, so there is nobody to correct.")
+    # A correction of an approved mailing needs approval too; otherwise the instance default.
     return create_mailing({"release_id": release_id, "tracking": parent.tracking,
-                           "fallback_languages": parent.fallback_languages},
+                           "fallback_languages": parent.fallback_languages,
+                           "requires_approval": parent.requires_approval or None},
                           created_by, correction_of=parent.id)
 
 

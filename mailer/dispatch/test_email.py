@@ -14,6 +14,7 @@ from mailer.db import utcnow
 from mailer.dispatch.outbound import open_transport
 from mailer.dispatch.transports import Envelope, SendResult
 from mailer.errors import Invalid
+from mailer.settings.service import effective_config
 
 
 def normalise_recipient(address: str) -> str:
@@ -46,7 +47,7 @@ def build_test_email(to: str, *, mail_from: str, public_url: str, requested_by: 
 
 def send_test_email(to: str, requested_by: str) -> SendResult:
     """Build and send one test message through the configured transport."""
-    config = current_app.config
+    config = effective_config(current_app.config)
     envelope = build_test_email(
         normalise_recipient(to),
         mail_from=config["MAILER_FROM"],

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from mailer.auth.forms import ActionForm
-from mailer.auth.policy import signed_in_staff
+from mailer.auth.models import Role
+from mailer.auth.policy import requires, signed_in_staff
 from mailer.contacts.models import ContactList, Segment
 from mailer.db import db
 from mailer.dispatch import service
@@ -19,6 +31,11 @@ from mailer.dispatch.models import Delivery, Mailing
 from mailer.errors import MailerError
 from mailer.http import page_params
 from mailer.releases.models import Release
+from mailer.settings.service import (
+    APPROVAL_DEFAULT_KEY,
+    TRACKING_DEFAULT_KEY,
+    effective_config,
+)
 
 bp = Blueprint("mailings", __name__, url_prefix="/mailings")
 
@@ -47,9 +64,13 @@ def index() -> ResponseReturnValue:
 
 
 @bp.get("/new")
+@requires(Role.EDITOR)  # the form of a change needs the role of the change
 def new() -> ResponseReturnValue:
     """The form for a new mailing."""
-    form = MailingForm(formdata=None, release_id=request.args.get("release_id", type=int))
+    config = effective_config(current_app.config)
+    form = MailingForm(formdata=None, release_id=request.args.get("release_id", type=int),
+                       tracking=config[TRACKING_DEFAULT_KEY],
+                       requires_approval=config[APPROVAL_DEFAULT_KEY])
     _choices(form)
     return render_template("web/mailings/new.html", form=form)
 
@@ -69,6 +90,7 @@ def create() -> ResponseReturnValue:
                 "exclude_list_ids": form.exclude_list_ids.data or [],
                 "fallback_languages": chain, "send_at": form.send_at.data or None,
                 "tracking": bool(form.tracking.data),
+                "requires_approval": bool(form.requires_approval.data),
                 "local_window": [form.window_start.data, form.window_end.data]
                 if form.window_start.data is not None or form.window_end.data is not None
                 else None}, created_by=signed_in_staff().email)
@@ -96,6 +118,7 @@ def _show(mailing: Mailing, status: int = 200, test_form: TestSendForm | None = 
                                   .order_by(Release.id.desc()).limit(200)).all()
     return render_template("web/mailings/show.html", mailing=mailing, data=mailing_json(mailing),
                            release=release, coverage=coverage, action_form=ActionForm(),
+                           own_mailing=service.is_creator(mailing, signed_in_staff().email),
                            releases=releases,
                            test_form=test_form or TestSendForm(formdata=None),
                            problems=problems), status
@@ -114,11 +137,12 @@ def progress(mailing_id: int) -> ResponseReturnValue:
 
 
 ACTIONS = {
-    "send": (service.send_mailing, "Sending started."),
-    "pause": (service.pause_mailing, "Paused. Nobody gets a second copy when you resume."),
-    "resume": (service.resume_mailing, "Resumed."),
-    "cancel": (service.cancel_mailing, "Cancelled. Deliveries not yet started will not go out."),
-    "resend-failed": (service.resend_failed, "Failed and deferred deliveries queued again."),
+    "send": (service.send_mailing, _l("Sending started.")),
+    "pause": (service.pause_mailing, _l("Paused. Nobody gets a second copy when you resume.")),
+    "resume": (service.resume_mailing, _l("Resumed.")),
+    "cancel": (service.cancel_mailing,
+               _l("Cancelled. Deliveries not yet started will not go out.")),
+    "resend-failed": (service.resend_failed, _l("Failed and deferred deliveries queued again.")),
 }
 
 
@@ -126,7 +150,7 @@ ACTIONS = {
 def control(mailing_id: int, action: str) -> ResponseReturnValue:
     """Send, pause, resume or cancel; errors are shown on the mailing's page."""
     if not ActionForm().validate_on_submit():
-        flash("The form expired. Try again.", "error")
+        flash(gettext("The form expired. Try again."), "error")
         return redirect(url_for("mailings.show", mailing_id=mailing_id))
     run, done = ACTIONS[action]
     try:
@@ -135,7 +159,22 @@ def control(mailing_id: int, action: str) -> ResponseReturnValue:
         details = " ".join(exc.fields.values())
         flash(f"{exc.message} {details}".strip(), "error")
         return _show(service.get_mailing(mailing_id), status=exc.status)
-    flash(done, "info")
+    flash(str(done), "info")
+    return redirect(url_for("mailings.show", mailing_id=mailing_id))
+
+
+@bp.post("/<int:mailing_id>/approve")
+def approve(mailing_id: int) -> ResponseReturnValue:
+    """Approve a draft as the second person; refusals are shown on the mailing's page."""
+    if not ActionForm().validate_on_submit():
+        flash(gettext("The form expired. Try again."), "error")
+        return redirect(url_for("mailings.show", mailing_id=mailing_id))
+    try:
+        service.approve_mailing(mailing_id, signed_in_staff().email)
+    except MailerError as exc:
+        flash(exc.message, "error")
+        return _show(service.get_mailing(mailing_id), status=exc.status)
+    flash(gettext("Approved. The mailing can now be sent."), "info")
     return redirect(url_for("mailings.show", mailing_id=mailing_id))
 
 
@@ -150,7 +189,7 @@ def correction(mailing_id: int) -> ResponseReturnValue:
     except MailerError as exc:
         flash(f"{exc.message} {' '.join(exc.fields.values())}".strip(), "error")
         return redirect(url_for("mailings.show", mailing_id=mailing_id))
-    flash("Correction created: check it, then send it.", "info")
+    flash(gettext("Correction created: check it, then send it."), "info")
     return redirect(url_for("mailings.show", mailing_id=mailing.id))
 
 
@@ -166,6 +205,6 @@ def test(mailing_id: int) -> ResponseReturnValue:
         except MailerError as exc:
             form.emails.errors.append(" ".join(exc.fields.values()) or exc.message)
         else:
-            flash("Test sent to " + ", ".join(sent) + ".", "info")
+            flash(gettext("Test sent to %(addresses)s.", addresses=", ".join(sent)), "info")
             return redirect(url_for("mailings.show", mailing_id=mailing_id))
     return _show(mailing, status=422, test_form=form)

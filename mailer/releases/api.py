@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from mailer.auth.policy import current_staff
 from mailer.errors import Invalid
-from mailer.http import json_body, paged
+from mailer.http import is_id, json_body, paged
 from mailer.releases import attachments, preview, service
 from mailer.releases.models import Attachment
 from mailer.releases.serialise import (
@@ -137,10 +137,13 @@ def _optional_int(name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise Invalid(f"{name} must be a whole number.",
                       fields={name: "must be a whole number"}) from exc
+    if not is_id(value):
+        raise Invalid(f"{name} must be an id.", fields={name: "must be an id"})
+    return value
 
 
 @bp.get("/<int:release_id>/attachments")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, StringField, TextAreaField
@@ -13,6 +14,7 @@ from wtforms.fields import DateTimeLocalField
 from wtforms.validators import Optional
 
 from mailer.contacts.validation import normalise_timezone
+from mailer.http import parse_id
 from mailer.releases.models import Release
 
 
@@ -23,16 +25,16 @@ class ActionForm(FlaskForm):
 class ReleaseForm(FlaskForm):
     """A release's own fields."""
 
-    title = StringField("Title (for staff; readers see the subject)")
-    default_language = StringField("Default language (BCP 47, e.g. en, ru, pt-BR)",
+    title = StringField(_l("Title (for staff; readers see the subject)"))
+    default_language = StringField(_l("Default language (BCP 47, e.g. en, ru, pt-BR)"),
                                    default="en")
-    embargo_local = DateTimeLocalField("Embargo until (leave empty for none)",
+    embargo_local = DateTimeLocalField(_l("Embargo until (leave empty for none)"),
                                        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                        validators=[Optional()])
-    embargo_timezone = StringField("Embargo time zone (IANA, e.g. Asia/Dushanbe)",
+    embargo_timezone = StringField(_l("Embargo time zone (IANA, e.g. Asia/Dushanbe)"),
                                    default="UTC")
-    contact_block = TextAreaField("Contact block (who journalists may call)")
-    approvals_required = BooleanField("Translations must be approved before sending")
+    contact_block = TextAreaField(_l("Contact block (who journalists may call)"))
+    approvals_required = BooleanField(_l("Translations must be approved before sending"))
 
     def fill_from(self, release: Release) -> None:
         """Show a release's current values."""
@@ -66,10 +68,10 @@ class ReleaseForm(FlaskForm):
 class TranslationForm(FlaskForm):
     """Subject, preheader and body of one translation, and the revision it started from."""
 
-    language = StringField("Language (BCP 47, e.g. ru, kk, pt-BR)")
-    subject = StringField("Subject")
-    preheader = StringField("Preheader (the line inbox lists show after the subject)")
-    body = TextAreaField("Body (Markdown)")
+    language = StringField(_l("Language (BCP 47, e.g. ru, kk, pt-BR)"))
+    subject = StringField(_l("Subject"))
+    preheader = StringField(_l("Preheader (the line inbox lists show after the subject)"))
+    body = TextAreaField(_l("Body (Markdown)"))
     base_revision = HiddenField()
 
     def payload(self) -> dict[str, str]:
@@ -80,15 +82,15 @@ class TranslationForm(FlaskForm):
     def base(self) -> int | None:
         """The revision the editor started from, if the form carried one."""
         raw = (self.base_revision.data or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return parse_id(raw)
 
 
 class NewReleaseForm(ReleaseForm):
     """A new release with its default-language text."""
 
-    subject = StringField("Subject")
-    preheader = StringField("Preheader")
-    body = TextAreaField("Body (Markdown)")
+    subject = StringField(_l("Subject"))
+    preheader = StringField(_l("Preheader"))
+    body = TextAreaField(_l("Body (Markdown)"))
 
     def payload(self) -> dict[str, Any]:
         """The release and its default-language text, in the API's JSON shape."""
@@ -104,7 +106,7 @@ class NewReleaseForm(ReleaseForm):
 class AttachmentForm(FlaskForm):
     """One file to attach."""
 
-    file = FileField("File (PDF, PNG, JPEG, GIF or WebP)")
+    file = FileField(_l("File (PDF, PNG, JPEG, GIF or WebP)"))
 
 
 __all__ = ["ActionForm", "AttachmentForm", "NewReleaseForm", "ReleaseForm",

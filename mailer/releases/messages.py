@@ -29,6 +29,7 @@ from mailer.rendering import (
     compile_release,
     render_message,
 )
+from mailer.settings.service import effective_config
 
 PREVIEW_DELIVERY = 0
 WEB_LAYOUT = "web"
@@ -123,7 +124,7 @@ def recipient_of(sample: SampleRecipient, language: str) -> Recipient:
 def render_preview(release: Release, language: str, sample: SampleRecipient,
                    config: Mapping[str, Any]) -> RenderedMessage:
     """The message ``sample`` would get in ``language``, rendered as dispatch renders it."""
-    settings = InstanceSettings.from_config(config)
+    settings = InstanceSettings.from_config(effective_config(config))
     context = preview_context(settings, release.id, language, sample)
     return render_message(compiled(content_of(release, language)),
                           recipient_of(sample, language), context)
@@ -131,7 +132,7 @@ def render_preview(release: Release, language: str, sample: SampleRecipient,
 
 def render_web_version(release: Release, language: str, config: Mapping[str, Any]) -> str:
     """The HTML of the hosted web version: the same body in a page layout, nobody's data."""
-    settings = InstanceSettings.from_config(config)
+    settings = InstanceSettings.from_config(effective_config(config))
     reader = SampleRecipient(contact_id=None, email=f"reader@{settings.list_id}",
                              tracking=False)
     context = preview_context(settings, release.id, language, reader)

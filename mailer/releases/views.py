@@ -16,13 +16,14 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 
 from mailer.auth.models import Role
 from mailer.auth.policy import current_staff, requires
 from mailer.contacts.validation import FieldError
 from mailer.errors import Conflict, MailerError
-from mailer.http import page_params
+from mailer.http import page_params, parse_id
 from mailer.releases import attachments, preview, service
 from mailer.releases.api import attachment_response
 from mailer.releases.forms import (
@@ -104,7 +105,7 @@ def create() -> ResponseReturnValue:
         except MailerError as exc:
             show_errors(form, exc)
         else:
-            flash(f"Release “{release.title}” created.", "info")
+            flash(gettext("Release “%(title)s” created.", title=release.title), "info")
             return redirect(url_for("releases.edit", release_id=release.id))
     return render_template("web/releases/new.html", form=form), 422
 
@@ -159,7 +160,7 @@ def update(release_id: int) -> ResponseReturnValue:
         except MailerError as exc:
             show_errors(form, exc)
         else:
-            flash("Release settings saved.", "info")
+            flash(gettext("Release settings saved."), "info")
             return redirect(url_for("releases.edit", release_id=release_id))
     return _edit_page(release, settings=form, status=422)
 
@@ -171,7 +172,7 @@ def delete(release_id: int) -> ResponseReturnValue:
         release = service.get_release(release_id)
         title = release.title
         service.delete_release(release_id)
-        flash(f"Release “{title}” deleted.", "info")
+        flash(gettext("Release “%(title)s” deleted.", title=title), "info")
     return redirect(url_for("releases.index"))
 
 
@@ -193,7 +194,7 @@ def add_translation(release_id: int) -> ResponseReturnValue:
             show_errors(form, exc)
             status = exc.status
         else:
-            flash(f"Translation {translation.language} added.", "info")
+            flash(gettext("Translation %(language)s added.", language=translation.language), "info")
             return redirect(url_for("releases.edit", release_id=release_id,
                                     lang=translation.language))
     return _edit_page(release, new_translation=form, language=NEW_TAB, status=status)
@@ -214,14 +215,16 @@ def save_translation(release_id: int, language: str) -> ResponseReturnValue:
             # Keep their text on the page; a second, deliberate save replaces the other one.
             current = service.get_translation(release_id, language)
             form.base_revision.data = str(current.revision)
-            flash(f"{exc.message} Your text is below: compare it with revision "
-                  f"{current.revision} in the history, then save again to replace it.", "error")
+            flash(exc.message + " " + gettext(
+                "Your text is below: compare it with revision %(revision)s in the history, "
+                "then save again to replace it.", revision=current.revision), "error")
             status = exc.status
         except MailerError as exc:
             show_errors(form, exc)
             status = exc.status
         else:
-            flash(f"Translation {translation.language} saved (revision {translation.revision}).",
+            flash(gettext("Translation %(language)s saved (revision %(revision)s).",
+                          language=translation.language, revision=translation.revision),
                   "info")
             return redirect(url_for("releases.edit", release_id=release_id,
                                     lang=translation.language))
@@ -243,21 +246,24 @@ def _action(release_id: int, language: str, done: str,
 @bp.post("/<int:release_id>/translations/<language>/delete")
 def delete_translation(release_id: int, language: str) -> ResponseReturnValue:
     """Delete one translation."""
-    return _action(release_id, language, f"Translation {language} deleted.",
+    return _action(release_id, language,
+                   gettext("Translation %(language)s deleted.", language=language),
                    lambda: service.delete_translation(release_id, language))
 
 
 @bp.post("/<int:release_id>/translations/<language>/approve")
 def approve_translation(release_id: int, language: str) -> ResponseReturnValue:
     """Approve one translation."""
-    return _action(release_id, language, f"Translation {language} approved.",
+    return _action(release_id, language,
+                   gettext("Translation %(language)s approved.", language=language),
                    lambda: service.approve_translation(release_id, language, current_staff()))
 
 
 @bp.post("/<int:release_id>/translations/<language>/unapprove")
 def unapprove_translation(release_id: int, language: str) -> ResponseReturnValue:
     """Send one translation back to draft."""
-    return _action(release_id, language, f"Translation {language} is a draft again.",
+    return _action(release_id, language,
+                   gettext("Translation %(language)s is a draft again.", language=language),
                    lambda: service.unapprove_translation(release_id, language))
 
 
@@ -276,8 +282,9 @@ def revert(release_id: int, language: str, number: int) -> ResponseReturnValue:
     """Restore a revision's text as a new revision."""
     if ActionForm().validate_on_submit():
         translation = service.revert_translation(release_id, language, number, current_staff())
-        flash(f"Translation {translation.language} reverted to revision {number} "
-              f"(now revision {translation.revision}).", "info")
+        flash(gettext("Translation %(language)s reverted to revision %(number)s "
+                      "(now revision %(revision)s).", language=translation.language,
+                      number=number, revision=translation.revision), "info")
     return redirect(url_for("releases.edit", release_id=release_id, lang=language))
 
 
@@ -299,7 +306,7 @@ def upload(release_id: int) -> ResponseReturnValue:
                 show_errors(form, exc)
                 status = exc.status
             else:
-                flash(f"{attachment.filename} attached.", "info")
+                flash(gettext("%(filename)s attached.", filename=attachment.filename), "info")
                 return redirect(url_for("releases.edit", release_id=release_id) + "#attachments")
     return _edit_page(release, upload=form, status=status)
 
@@ -315,7 +322,7 @@ def delete_attachment(release_id: int, attachment_id: int) -> ResponseReturnValu
     """Remove an attachment."""
     if ActionForm().validate_on_submit():
         attachments.delete_attachment(release_id, attachment_id)
-        flash("Attachment removed.", "info")
+        flash(gettext("Attachment removed."), "info")
     return redirect(url_for("releases.edit", release_id=release_id) + "#attachments")
 
 
@@ -333,7 +340,7 @@ def preview_frame(release_id: int) -> ResponseReturnValue:
     """The HTML part of one preview, for a sandboxed frame, under a CSP with no scripts."""
     contact = request.args.get("contact_id", "")
     result = preview.preview_message(release_id, request.args.get("language") or None,
-                                     int(contact) if contact.isdigit() else None)
+                                     parse_id(contact))
     response = make_response(result.message.html)
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     response.headers["Content-Security-Policy"] = preview.FRAME_CSP

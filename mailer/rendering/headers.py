@@ -296,6 +296,7 @@ def encode_list_id(list_name: str, list_id: str) -> str:
     return _fold("List-Id", [*words, f"<{list_id}>"])
 
 
+@functools.lru_cache(maxsize=1024)
 def readable_list_id(list_name: str, list_id: str) -> str:
     """The List-Id value as the email package prints it (an unstructured field to it)."""
     list_name = one_line(list_name)

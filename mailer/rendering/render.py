@@ -8,7 +8,9 @@ recipient's zone), builds the header fields of shared/API.md and frames the MIME
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 
@@ -59,6 +61,13 @@ class RenderedMessage:
                         data=self.as_bytes())
 
 
+@functools.lru_cache(maxsize=64)
+def _date_header(moment: datetime) -> str:
+    """The Date value; cached, as a mailing's messages share their second (dispatch drops the
+    microseconds, which the header does not show)."""
+    return format_datetime(moment)
+
+
 def render_message(compiled: CompiledRelease, recipient: Recipient, context: MessageContext
                    ) -> RenderedMessage:
     """Render ``compiled`` for one recipient; raises InvalidAddress for an unusable address."""
@@ -99,7 +108,7 @@ def render_message(compiled: CompiledRelease, recipient: Recipient, context: Mes
     language = compiled.language
     if context.date.utcoffset() is None:
         raise ValueError("the message date must be timezone-aware")
-    date = format_datetime(context.date)
+    date = _date_header(context.date)
     feedback_id = check_token("Feedback-ID", context.feedback_id)
     boundary = boundary_for(message_id)
     header_lines = (

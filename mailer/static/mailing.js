@@ -7,6 +7,9 @@
   if (live.indexOf(section.dataset.status) < 0) { return; }
   var bar = document.getElementById("progress-bar");
   var status = document.getElementById("mailing-status");
+  // Status names in the page's language, translated on the server (data-labels).
+  var labels = {};
+  try { labels = JSON.parse(status.dataset.labels || "{}"); } catch (e) { labels = {}; }
   function update(data) {
     var c = data.counts;
     var done = c.sent + c.failed + c.bounced + c.unknown + c.cancelled;
@@ -21,7 +24,7 @@
       var value = data[el.dataset.field];
       el.textContent = value === null || value === undefined ? "—" : value;
     });
-    status.textContent = data.status;
+    status.textContent = labels[data.status] || data.status;
     status.className = "badge status-" + data.status;
     return live.indexOf(data.status) >= 0;
   }

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from mailer.contacts.models import ContactList
 from mailer.db import db
+from mailer.http import parse_id
 from mailer.releases.models import Release
 from mailer.tracking import preferences
 from mailer.tracking.pages import Page, page_language
@@ -66,4 +67,4 @@ def page_for(recipient: Recipient, *, action: str, css_url: str, mail_from: str,
 
 def chosen_ids(values: Iterable[str]) -> list[int]:
     """The list ids of the preference form (anything not a number is ignored)."""
-    return [int(value) for value in values if value.strip().isdigit()]
+    return [i for i in map(parse_id, values) if i]

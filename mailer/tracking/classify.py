@@ -156,11 +156,23 @@ def classify_message(raw: bytes, recipient: str | None = None) -> Classification
     if recipient:
         result.recipients.append(recipient.strip().strip("<>"))
     if message is None:
-        return result
+        return _without_nul(result)
     try:
         _classify(message, result)
     except Exception as exc:  # noqa: BLE001 - a malformed message is reported, never raised
         result.problems.append(f"could not be read: {type(exc).__name__}: {exc}")
+    return _without_nul(result)
+
+
+def _without_nul(result: Classification) -> Classification:
+    """Drop NUL characters from what a message said: PostgreSQL text cannot hold them, and a
+    bounce that cannot be stored would be lost."""
+    for name, value in vars(result).items():
+        if isinstance(value, str) and "\x00" in value:
+            setattr(result, name, value.replace("\x00", ""))
+        elif isinstance(value, list):
+            value[:] = [item.replace("\x00", "") if isinstance(item, str) else item
+                        for item in value]
     return result
 
 

@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 
 from mailer.auth.policy import public
 from mailer.releases.links import links_for
+from mailer.settings.service import effective_config
 from mailer.tracking import centre, hits
 from mailer.tracking.pages import render_page
 from mailer.tracking.unsubscribe import (
@@ -29,11 +30,16 @@ PAGE_CSP = ("default-src 'none'; style-src 'self'; form-action 'self'; base-uri 
             "frame-ancestors 'none'")
 
 
+def sender_mailbox() -> str:
+    """The From mailbox in force (saved settings over MAILER_FROM): the page names its owner."""
+    return str(effective_config(current_app.config)["MAILER_FROM"])
+
+
 def _page(recipient: Recipient, token: str, done: str = "", saved: bool = False
           ) -> ResponseReturnValue:
     page = centre.page_for(recipient, action=url_for("unsubscribe.page", token=token),
                            css_url=url_for("static", filename="public.css"),
-                           mail_from=current_app.config["MAILER_FROM"], done=done, saved=saved)
+                           mail_from=sender_mailbox(), done=done, saved=saved)
     response = make_response(render_page("unsubscribe.html", page))
     response.headers["Content-Language"] = page.language.lang
     response.headers["Content-Security-Policy"] = PAGE_CSP

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -10,4 +11,4 @@ from wtforms.validators import DataRequired, Length
 class TestEmailForm(FlaskForm):
     """Where to send a test message."""
 
-    email = StringField("Send a test email to", validators=[DataRequired(), Length(max=320)])
+    email = StringField(_l("Send a test email to"), validators=[DataRequired(), Length(max=320)])

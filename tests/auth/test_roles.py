@@ -55,7 +55,8 @@ def test_every_view_has_a_rule(app: Flask) -> None:
     # The open pixel (/t/o/…) and click redirect (/t/c/…) are public too, but are no Flask
     # endpoints: mailer.tracking.hits serves them in front of the app (tests/tracking).
     assert public == {"static", "auth.login", "auth.logout", "health.healthz",
-                      "release_web.show", "unsubscribe.page", "unsubscribe.post"}
+                      "release_web.show", "unsubscribe.page", "unsubscribe.post",
+                      "openapi.openapi_json"}
 
 
 def test_admin_manages_users_in_the_browser_form(app: Flask, client: FlaskClient,

@@ -29,7 +29,7 @@ def test_find_a_journalist_and_import_more(page: Page, demo_service: RunningServ
     assert rows.count() >= 20
     shot(page, "journalists")
 
-    page.get_by_label("Language").fill("ru")
+    page.get_by_label("Language", exact=True).fill("ru")
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(r"language=ru"))
     filtered = rows.count()

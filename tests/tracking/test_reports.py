@@ -138,7 +138,7 @@ def test_report_page_has_accessible_charts_and_filters(app: Flask,
     assert "<caption>Opens and clicks per hour (UTC)</caption>" in page  # the table fallback
     assert "https://example.org/r" in page
     filtered = client.get(f"/mailings/{found['mailing_id']}/report?engagement=unsubscribed")
-    assert "1 recipients match." in filtered.get_data(as_text=True)
+    assert "1 recipient matches." in filtered.get_data(as_text=True)
     download = client.get(f"/mailings/{found['mailing_id']}/report.csv?language=ru")
     assert download.status_code == 200
     assert download.get_data(as_text=True).count("@example.kz") == 2

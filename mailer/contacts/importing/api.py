@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from mailer.contacts.importing import service
 from mailer.errors import BadRequest, Invalid
+from mailer.http import is_id
 
 bp = Blueprint("contacts_import_api", __name__, url_prefix="/api/v1/contacts")
 
@@ -31,7 +32,7 @@ def _list_id() -> int | None:
     raw = request.form.get("list_id", "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    if not raw.isdecimal() or not is_id(int(raw)):
         raise Invalid("list_id must be the id of a list.", fields={"list_id": "not a list id"})
     return int(raw)
 

@@ -125,7 +125,9 @@ def _decodes(stream: IO[bytes], encoding: str, start: int) -> bool:
                 raise BadRequest(f"The file holds binary data, not text. {SAVE_AS_CSV}",
                                  fields={"file": "not a CSV file"})
             blank = blank and not text.strip()
-        blank = blank and not decoder.decode(b"", final=True).strip()
+        # Always finish the decoder: a multi-byte sequence cut off at the end is not text.
+        rest = decoder.decode(b"", final=True)
+        blank = blank and not rest.strip()
     except UnicodeDecodeError:
         return False
     if blank:

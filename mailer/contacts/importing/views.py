@@ -11,12 +11,13 @@ import contextlib
 
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from mailer.auth.models import Role
 from mailer.auth.policy import requires, signed_in_staff
 from mailer.contacts.importing import service, uploads
-from mailer.contacts.importing.columns import FIELDS, Mapping, check_mapping
-from mailer.contacts.importing.forms import MappingForm, OptionsForm, UploadForm
+from mailer.contacts.importing.columns import Mapping, check_mapping
+from mailer.contacts.importing.forms import FIELD_LABELS, MappingForm, OptionsForm, UploadForm
 from mailer.contacts.importing.report import ImportReport
 from mailer.errors import Invalid, MailerError, NotFound
 
@@ -38,7 +39,8 @@ def _preview(pending: uploads.PendingImport) -> service.Preview:
 def _waiting(pending: uploads.PendingImport) -> uploads.PendingImport:
     """The run, if its file is still waiting to be imported (not yet run, not cleaned up)."""
     if pending.report is not None or not uploads.csv_path(pending).exists():
-        raise NotFound("This file has already been imported. Upload a file to import more.")
+        raise NotFound(gettext(
+            "This file has already been imported. Upload a file to import more."))
     return pending
 
 
@@ -47,7 +49,7 @@ def _waiting(pending: uploads.PendingImport) -> uploads.PendingImport:
 def upload_form() -> ResponseReturnValue:
     """Step 1: choose a CSV file."""
     return render_template("web/contacts/import/upload.html", form=UploadForm(),
-                           fields=FIELDS, max_bytes=service.max_bytes())
+                           fields=FIELD_LABELS, max_bytes=service.max_bytes())
 
 
 @bp.post("")
@@ -64,8 +66,9 @@ def upload() -> ResponseReturnValue:
                                            signed_in_staff().id, service.max_bytes())
             columns = len(_preview(pending).mapping.header)
             if columns > MAX_COLUMNS:
-                raise Invalid(f"The file has {columns} columns; the wizard maps at most "
-                              f"{MAX_COLUMNS}.", fields={"file": "too many columns"})
+                raise Invalid(gettext("The file has %(n)s columns; the wizard maps at most "
+                                      "%(max)s.", n=columns, max=MAX_COLUMNS),
+                              fields={"file": "too many columns"})
         except MailerError as exc:
             if pending is not None:
                 uploads.discard(pending)
@@ -74,7 +77,7 @@ def upload() -> ResponseReturnValue:
         else:
             session[SESSION_KEY] = pending.token
             return redirect(url_for("contacts_import.mapping"))
-    return render_template("web/contacts/import/upload.html", form=form, fields=FIELDS,
+    return render_template("web/contacts/import/upload.html", form=form, fields=FIELD_LABELS,
                            max_bytes=service.max_bytes()), status
 
 
@@ -117,7 +120,7 @@ def save_mapping() -> ResponseReturnValue:
 def _options_page(pending: uploads.PendingImport, form: OptionsForm,
                   status: int = 200) -> ResponseReturnValue:
     return render_template("web/contacts/import/options.html", pending=pending, form=form,
-                           fields=FIELDS), status
+                           fields=FIELD_LABELS), status
 
 
 @bp.get("/options")
@@ -146,7 +149,7 @@ def run() -> ResponseReturnValue:
     list_id = int(form.list_id.data) if form.list_id.data else None
     new_list = (form.new_list.data or "").strip() or None
     if list_id is not None and new_list:
-        form.new_list.errors = ["Choose an existing list or name a new one, not both."]
+        form.new_list.errors = [gettext("Choose an existing list or name a new one, not both.")]
         return _options_page(pending, form, status=422)
     chosen = service.ImportOptions(filename=pending.filename, list_id=list_id,
                                     list_name=new_list,

@@ -1,0 +1,1 @@
+"""Instance settings staff change in the UI: sender identity, sending rates, tracking default."""
