@@ -38,6 +38,8 @@ from mailer.rendering import (
 )
 from mailer.rendering.dkim import DkimKey, sign
 
+# Test sends go to staff: the subject says so, in every language, before the release's own.
+TEST_SUBJECT_PREFIX = "[TEST] "
 
 @dataclass(frozen=True)
 class InstanceSettings:
@@ -48,6 +50,7 @@ class InstanceSettings:
     mail_from: str
     bounce_domain: str
     dkim: DkimKey | None = None
+    reply_to: str = ""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> InstanceSettings:
@@ -59,7 +62,8 @@ class InstanceSettings:
             str(config.get("MAILER_DKIM_DOMAIN") or parseaddr(mail_from)[1].rpartition("@")[2]),
             str(config.get("MAILER_DKIM_SELECTOR") or "mailer")) if key_path else None
         return cls(str(config["MAILER_PUBLIC_URL"]), str(config["SECRET_KEY"]), mail_from,
-                   str(config["MAILER_BOUNCE_DOMAIN"]), dkim_key)
+                   str(config["MAILER_BOUNCE_DOMAIN"]), dkim_key,
+                   str(config.get("MAILER_REPLY_TO") or ""))
 
     @cached_property
     def from_parts(self) -> tuple[str, str]:
@@ -182,6 +186,8 @@ class MailingComposer:
             open_pixel_url=links.open_url(ref) if tracking else None,
             rewrite_link=rewrite,
             web_version_url=links.web_version_url(self.release_id, delivery.language),
+            reply_to=settings.reply_to,
+            subject_prefix=TEST_SUBJECT_PREFIX if delivery.is_test else "",
         )
         envelope = render_message(compiled, recipient, context).envelope()
         if self.settings.dkim is None:

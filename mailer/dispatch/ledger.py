@@ -48,6 +48,7 @@ class ClaimedDelivery:
     language: str
     message_id: str
     attempts: int
+    is_test: bool = False
 
 
 def claim_batch(mailing_id: int, worker: str, size: int, now: datetime | None = None,
@@ -98,7 +99,7 @@ def _claim(worker: str, now: datetime, due: Select[Any]) -> list[ClaimedDelivery
         .where(Delivery.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
         .values(status=DeliveryStatus.CLAIMED, claimed_by=worker, claimed_at=now)
         .returning(Delivery.id, Delivery.contact_id, Delivery.email, Delivery.language,
-                   Delivery.message_id, Delivery.attempts)
+                   Delivery.message_id, Delivery.attempts, Delivery.is_test)
         .execution_options(synchronize_session=False)
     )
     return [ClaimedDelivery(*row) for row in db.session.execute(claim).all()]

@@ -111,6 +111,7 @@ def preview_context(settings: InstanceSettings, release_id: int, language: str,
         open_pixel_url=links.open_url(ref) if tracking else None,
         rewrite_link=(lambda url, _index: links.click_url(ref, url)) if tracking else None,
         web_version_url=links.web_version_url(release_id, language),
+        reply_to=settings.reply_to,
     )
 
 

@@ -96,3 +96,5 @@ class MessageContext:
     open_pixel_url: str | None = None
     rewrite_link: LinkRewriter | None = field(default=None, compare=False)
     web_version_url: str | None = None
+    reply_to: str = ""  # an address for replies other than From; "" for none
+    subject_prefix: str = ""  # put before the subject, e.g. "[TEST] " on test sends

@@ -16,7 +16,7 @@ import dkim
 SIGNED_HEADERS = (
     b"from", b"to", b"subject", b"date", b"message-id", b"mime-version", b"content-type",
     b"content-language", b"list-unsubscribe", b"list-unsubscribe-post", b"list-id",
-    b"feedback-id",
+    b"feedback-id", b"reply-to",
 )
 
 

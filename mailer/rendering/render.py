@@ -74,6 +74,7 @@ def render_message(compiled: CompiledRelease, recipient: Recipient, context: Mes
     email = recipient.email.strip()
     to_address = check_address(email)
     from_address = check_address(context.from_address)
+    reply_to = check_address(context.reply_to) if context.reply_to else None
     check_address(context.envelope_sender)
     message_id = check_message_id(context.message_id)
     unsubscribe_url = check_url(context.unsubscribe_url, ("https://", "http://"))
@@ -101,7 +102,7 @@ def render_message(compiled: CompiledRelease, recipient: Recipient, context: Mes
         html_values[f"link{index}"] = escape(rewrite(link.url, index)) if rewrite else link.html
     html = variant.html.fill(html_values)
     text = variant.text.fill(values)
-    subject = one_line(compiled.subject.fill(values))
+    subject = one_line(context.subject_prefix + compiled.subject.fill(values))
 
     full_name = values["full_name"]
     from_name = one_line(context.from_name)
@@ -111,7 +112,7 @@ def render_message(compiled: CompiledRelease, recipient: Recipient, context: Mes
     date = _date_header(context.date)
     feedback_id = check_token("Feedback-ID", context.feedback_id)
     boundary = boundary_for(message_id)
-    header_lines = (
+    header_lines: tuple[str, ...] = (
         encode_mailbox("From", from_name, from_address),
         encode_mailbox("To", full_name, to_address),
         compiled.subject_header(subject),
@@ -124,6 +125,8 @@ def render_message(compiled: CompiledRelease, recipient: Recipient, context: Mes
         "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
         "Feedback-ID: " + feedback_id,
     )
+    if reply_to is not None:
+        header_lines += (encode_mailbox("Reply-To", "", reply_to),)
     headers = [
         ("From", readable_mailbox(from_name, from_address.addr_spec)),
         ("To", readable_mailbox(full_name, to_address.addr_spec)),
@@ -138,9 +141,11 @@ def render_message(compiled: CompiledRelease, recipient: Recipient, context: Mes
         ("Feedback-ID", feedback_id),
         ("Content-Type", content_type(boundary)),
     ]
+    if reply_to is not None:
+        headers.insert(-1, ("Reply-To", reply_to.addr_spec))
     return RenderedMessage(
         subject=subject, html=html, text=text, headers=headers,
         mail_from=context.envelope_sender, recipient=email,
-        smtputf8=to_address.utf8 or from_address.utf8,
+        smtputf8=to_address.utf8 or from_address.utf8 or bool(reply_to and reply_to.utf8),
         wire=Wire(header_lines=header_lines, boundary=boundary,
                   text_encoding=variant.text_encoding, html_encoding=variant.html_encoding))

@@ -386,6 +386,8 @@ def test_test_sends_are_marked_and_never_counted(
     assert queued == {"queued": ["desk@example.org", "Chief@example.org"]}
     smtp_sink.wait_for(2, 30)
     assert smtp_sink.by_recipient() == {"desk@example.org": 1, "Chief@example.org": 1}
+    for received in smtp_sink.messages:  # the subject tells staff it is a test
+        assert str(received.message["Subject"]).startswith("[TEST] ")
     after = api("GET", f"/mailings/{mailing['id']}")
     assert after["status"] == "draft"
     assert after["counts"]["recipients"] == 0 and after["counts"]["sent"] == 0

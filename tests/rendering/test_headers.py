@@ -149,10 +149,12 @@ def test_internationalised_domains_are_idna_encoded_in_headers(compiled: Compile
     {"open_pixel_url": "data:image/gif;base64,AAAA"},
     {"web_version_url": "javascript:alert(1)"},
     {"date": datetime(2016, 5, 30, 8, 0)},  # naive
+    {"reply_to": "desk@example.org\r\nBcc: victim@example.com"},
+    {"reply_to": "not an address"},
 ])
 def test_unusable_context_values_are_refused(compiled: CompiledRelease,
                                              changes: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises((ValueError, InvalidAddress)):
         render_message(compiled, Recipient(email="a@example.org"), context(**changes))
 
 
@@ -164,6 +166,18 @@ def test_context_names_are_flattened_and_encoded(compiled: CompiledRelease) -> N
     assert parsed.keys() == EXPECTED_HEADERS
     assert parsed["From"].addresses[0].display_name == "Нота Бене Bcc: x@y.org"
     assert str(parsed["List-Id"]) == '"Press \\"list\\", ru" <journalists.press.example.org>'
+    assert lint_message(data).ok
+
+
+def test_reply_to_only_when_given(compiled: CompiledRelease) -> None:
+    plain = parse(render_message(compiled, Recipient(email="a@example.org"),
+                                 context()).as_bytes())
+    assert "Reply-To" not in plain
+    data = render_message(compiled, Recipient(email="a@example.org"),
+                          context(reply_to="desk@example.org")).as_bytes()
+    parsed = parse(data)
+    assert parsed.keys() == [*EXPECTED_HEADERS[:-1], "Reply-To", EXPECTED_HEADERS[-1]]
+    assert str(parsed["Reply-To"]) == "desk@example.org"
     assert lint_message(data).ok
 
 

@@ -146,6 +146,8 @@ def test_new_mailing_uses_the_saved_tracking_default_and_sender(
                                                                 email="anna@example.com"),
                                  app.config)
         assert dict(message.headers)["From"] == "Nota Bene Press <news@example.com>"
+        assert dict(message.headers)["Reply-To"] == "desk@example.com"
+        assert b"\r\nReply-To: desk@example.com\r\n" in message.as_bytes()
 
 
 def test_dispatcher_paces_at_the_saved_rates(app: Flask, client: FlaskClient,
