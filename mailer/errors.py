@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
@@ -138,7 +139,8 @@ def register_error_handlers(app: Flask) -> None:
     def handle_mailer_error(error: MailerError) -> Response:
         if error.status >= 500:
             log.error("unhandled product error: %s", error, exc_info=error)
-            return error_response(500, "internal_error", "Something went wrong on our side.")
+            return error_response(500, "internal_error",
+                                  gettext("Something went wrong on our side."))
         response = error_response(error.status, error.code, error.message, error.fields)
         if isinstance(error, Unauthenticated) and wants_json():
             response.headers["WWW-Authenticate"] = 'Bearer realm="mailer"'
@@ -151,7 +153,8 @@ def register_error_handlers(app: Flask) -> None:
         message = error.description or error.name
         if status == 400 and "CSRF" in message:
             code = "csrf_failed"
-            message = "The form expired or was sent from another site. Reload the page and retry."
+            message = gettext("The form expired or was sent from another site. Reload the page "
+                              "and retry.")
         response = error_response(status, code, message)
         for name, value in error.get_headers():
             if name in {"Allow", "Retry-After"}:
@@ -161,7 +164,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_crash(error: Exception) -> Response:
         log.exception("unhandled error on %s", _request_line())
-        return error_response(500, "internal_error", "Something went wrong on our side.")
+        return error_response(500, "internal_error",
+                                  gettext("Something went wrong on our side."))
 
 
 def _request_line() -> str:

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from flask import Flask, request
+from flask_babel import gettext
 from sqlalchemy import Select, func, select
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
@@ -76,13 +77,13 @@ def page_params() -> tuple[int, int]:
         try:
             value = int(raw)
         except ValueError:
-            errors[name] = "must be a whole number"
+            errors[name] = gettext("must be a whole number")
             continue
         if not 1 <= value <= upper:
-            errors[name] = f"must be between 1 and {upper}"
+            errors[name] = gettext("must be between 1 and %(upper)s", upper=upper)
         values[name] = value
     if errors:
-        raise Invalid("Invalid paging parameters.", fields=errors)
+        raise Invalid(gettext("Invalid paging parameters."), fields=errors)
     return values["page"], values["per_page"]
 
 

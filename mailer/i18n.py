@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import Flask, g, has_request_context, request
-from flask_babel import LazyString
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
 from mailer import PACKAGE_DIR
@@ -78,19 +78,24 @@ def save_preferences(user: User, ui_language: str | None, time_zone: str | None)
 
     fields: dict[str, str] = {}
     if ui_language is not None and ui_language not in UI_LANGUAGES:
-        fields["ui_language"] = f"Not a language of the staff UI: {ui_language}."
+        fields["ui_language"] = gettext("Not a language of the staff UI: %(code)s.",
+                                        code=ui_language)
     if time_zone is not None and not is_time_zone(time_zone):
-        fields["time_zone"] = f"Not an IANA time zone name: {time_zone}."
+        fields["time_zone"] = gettext("Not an IANA time zone name: %(name)s.", name=time_zone)
     if fields:
-        raise Invalid("Language or time zone not accepted.", fields=fields)
+        raise Invalid(gettext("Language or time zone not accepted."), fields=fields)
     user.ui_language = ui_language
     user.time_zone = time_zone
     db.session.commit()
 
 
 def select_ui_language() -> str:
-    """The signed-in user's language, else the browser's best supported one, else English."""
-    if not has_request_context():
+    """The signed-in user's language, else the browser's best supported one, else English.
+
+    The REST API always speaks English: its error messages are part of its contract, whatever
+    the token owner's language or the request's ``Accept-Language``.
+    """
+    if not has_request_context() or request.path.startswith("/api/"):
         return DEFAULT_UI_LANGUAGE
     user = g.get("staff")
     chosen = getattr(user, "ui_language", None)

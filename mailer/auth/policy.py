@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_login import current_user
 
 from mailer.auth import service
@@ -85,7 +86,7 @@ def signed_in_staff() -> User:
     """The staff member of a request the policy let through as non-public."""
     user = current_staff()
     if user is None:
-        raise Unauthenticated("Sign in first.")
+        raise Unauthenticated(gettext("Sign in first."))
     return user
 
 
@@ -115,7 +116,8 @@ def enforce_access() -> ResponseReturnValue | None:
         return redirect(url_for("auth.login", next=safe_next_path(request.full_path)))
     required = Role(rule)
     if not user.role_enum.allows(required):
-        raise Forbidden(f"This needs the {required.value} role; you are {user.role_enum.value}.")
+        raise Forbidden(gettext("This needs the %(required)s role; you are %(role)s.",
+                                required=required.value, role=user.role_enum.value))
     return None
 
 

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from mailer.auth.models import ApiToken, Role, User, new_session_nonce
@@ -44,7 +45,8 @@ def normalise_staff_email(email: str) -> str:
         result = validate_email(email.strip(), check_deliverability=False,
                                 test_environment=True)
     except EmailNotValidError as exc:
-        raise Invalid("The email address is not valid.", fields={"email": str(exc)}) from exc
+        raise Invalid(gettext("The email address is not valid."),
+                      fields={"email": str(exc)}) from exc
     return result.normalized.lower()
 
 
@@ -54,15 +56,17 @@ def parse_role(value: str) -> Role:
         return Role(value.strip().lower())
     except ValueError as exc:
         allowed = ", ".join(role.value for role in Role)
-        raise Invalid("Unknown role.", fields={"role": f"must be one of {allowed}"}) from exc
+        raise Invalid(gettext("Unknown role."), fields={
+            "role": gettext("must be one of %(allowed)s", allowed=allowed)}) from exc
 
 
 def check_password_rules(password: str) -> None:
     """Refuse passwords too short to be safe."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise Invalid(
-            "The password is too short.",
-            fields={"password": f"must be at least {MIN_PASSWORD_LENGTH} characters"},
+            gettext("The password is too short."),
+            fields={"password": gettext("must be at least %(n)s characters",
+                                        n=MIN_PASSWORD_LENGTH)},
         )
 
 
@@ -75,7 +79,7 @@ def get_user(user_id: int) -> User:
     """The account with this id, or NotFound."""
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(gettext("No such user."))
     return user
 
 
@@ -95,7 +99,8 @@ def create_user(email: str, password: str, role: Role | str = Role.VIEWER, name:
     role = parse_role(role) if isinstance(role, str) else role
     check_password_rules(password)
     if find_user_by_email(address) is not None:
-        raise Conflict("A user with this email already exists.", fields={"email": "taken"})
+        raise Conflict(gettext("A user with this email already exists."),
+                       fields={"email": gettext("taken")})
     user = User(email=address, name=name.strip(), role=role,
                 password_hash=password_hasher().hash(password))
     db.session.add(user)
@@ -156,8 +161,8 @@ def update_user(user: User, *, role: Role | str | None = None, active: bool | No
     new_role = parse_role(role) if isinstance(role, str) else role
     demotes = (new_role is not None and new_role != Role.ADMIN) or active is False
     if acting is not None and acting.id == user.id and demotes:
-        raise Invalid("You cannot remove your own admin access.",
-                      fields={"role": "ask another admin"})
+        raise Invalid(gettext("You cannot remove your own admin access."),
+                      fields={"role": gettext("ask another admin")})
     if new_role is not None:
         user.role = new_role
     if active is not None:
@@ -200,7 +205,7 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     """Revoke one of ``user``'s tokens (admins may revoke anyone's)."""
     row = db.session.get(ApiToken, token_id)
     if row is None or (row.user_id != user.id and not user.role_enum.allows(Role.ADMIN)):
-        raise NotFound("No such token.")
+        raise NotFound(gettext("No such token."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         db.session.commit()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, Select, false, func, or_, select
 
 from mailer.contacts.filtering import (
@@ -53,9 +54,10 @@ def audience_query(list_ids: Sequence[int] = (), segment_ids: Sequence[int] = ()
     for field, model, ids in (("list_ids", ContactList, [*list_ids, *exclude_list_ids]),
                               ("segment_ids", Segment, list(segment_ids))):
         if ids and (unknown := _unknown(model, ids)):
-            errors[field] = "unknown ids: " + ", ".join(map(str, unknown))
+            errors[field] = gettext("unknown ids: %(ids)s", ids=", ".join(map(str, unknown)))
     if errors:
-        raise Invalid("The audience names lists or segments that do not exist.", fields=errors)
+        raise Invalid(gettext("The audience names lists or segments that do not exist."),
+                      fields=errors)
 
     included: list[ColumnElement[bool]] = []
     if list_ids:

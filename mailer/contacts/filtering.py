@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import Boolean, ColumnElement, Select, and_, exists, false, or_, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -199,13 +200,13 @@ def parse_listing_args(args: Mapping[str, str]) -> tuple[ContactFilter, Sort]:
     errors: dict[str, str] = {}
     q = _one(args, "q")
     if len(q) > MAX_QUERY_LENGTH:
-        errors["q"] = f"at most {MAX_QUERY_LENGTH} characters"
+        errors["q"] = gettext("at most %(n)s characters", n=MAX_QUERY_LENGTH)
     list_ids: tuple[int, ...] = ()
     if raw := _one(args, "list_id"):
         if raw.isdecimal() and is_id(int(raw)):
             list_ids = (int(raw),)
         else:
-            errors["list_id"] = "must be a list id (a whole number)"
+            errors["list_id"] = gettext("must be a list id (a whole number)")
     values: dict[str, tuple[str, ...]] = {}
     for name, rule in (("language", validation.normalise_language),
                        ("country", validation.normalise_country),
@@ -227,15 +228,15 @@ def parse_listing_args(args: Mapping[str, str]) -> tuple[ContactFilter, Sort]:
         try:
             status = ContactStatus(raw.lower())
         except ValueError:
-            errors["status"] = "must be active or suppressed"
+            errors["status"] = gettext("must be active or suppressed")
     key = _one(args, "sort") or DEFAULT_SORT
     if key not in SORT_COLUMNS:
-        errors["sort"] = "must be one of " + ", ".join(SORT_COLUMNS)
+        errors["sort"] = gettext("must be one of %(allowed)s", allowed=", ".join(SORT_COLUMNS))
     order = (_one(args, "order") or "asc").lower()
     if order not in {"asc", "desc"}:
-        errors["order"] = "must be asc or desc"
+        errors["order"] = gettext("must be asc or desc")
     if errors:
-        raise Invalid("Invalid filter or sort parameters.", fields=errors)
+        raise Invalid(gettext("Invalid filter or sort parameters."), fields=errors)
     spec = ContactFilter(q=q, list_ids=list_ids, languages=values.get("language", ()),
                          countries=values.get("country", ()), outlets=values.get("outlet", ()),
                          beats=values.get("beat", ()), tags=tags, status=status)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import delete, exists, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
@@ -39,7 +40,7 @@ def _clean(values: Mapping[str, Any], *, partial: bool) -> dict[str, str]:
     for name in values:
         if name not in {"name", "description", "id", "member_count", "created_at",
                         "updated_at"}:
-            errors[name] = "unknown field"
+            errors[name] = gettext("unknown field")
     if "name" in values or not partial:
         try:
             clean["name"] = validation.normalise_text(values.get("name"))
@@ -47,21 +48,22 @@ def _clean(values: Mapping[str, Any], *, partial: bool) -> dict[str, str]:
             errors["name"] = str(exc)
         else:
             if not clean["name"]:
-                errors["name"] = "required"
+                errors["name"] = gettext("required")
     if "description" in values:
         try:
             clean["description"] = validation.normalise_notes(values["description"])
         except validation.FieldError as exc:
             errors["description"] = str(exc)
     if errors:
-        raise Invalid("Some fields are not valid.", fields=errors)
+        raise Invalid(gettext("Some fields are not valid."), fields=errors)
     return clean
 
 
 def _ensure_name_free(name: str, other_than: int | None = None) -> None:
     existing = db.session.scalar(select(ContactList).where(ContactList.name == name))
     if existing is not None and existing.id != other_than:
-        raise Conflict(f"A list named {name!r} already exists.", fields={"name": "taken"})
+        raise Conflict(gettext("A list named %(name)r already exists.", name=name),
+                       fields={"name": gettext("taken")})
 
 
 def _commit_or_conflict() -> None:
@@ -69,7 +71,8 @@ def _commit_or_conflict() -> None:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("A list with this name already exists.", fields={"name": "taken"}) from exc
+        raise Conflict(gettext("A list with this name already exists."),
+                       fields={"name": gettext("taken")}) from exc
 
 
 def create_list(values: Mapping[str, Any]) -> ContactList:
@@ -86,7 +89,7 @@ def get_list(list_id: int) -> ContactList:
     """The list with this id, or NotFound."""
     row = db.session.get(ContactList, list_id)
     if row is None:
-        raise NotFound(f"No list with id {list_id}.")
+        raise NotFound(gettext("No list with id %(id)s.", id=list_id))
     return row
 
 
@@ -115,8 +118,9 @@ def delete_list(list_id: int) -> None:
     users = segments_using(list_id)
     if users:
         names = ", ".join(segment.name for segment in users)
-        raise Conflict(f"Segments use this list: {names}. Change them first.",
-                       fields={"id": "used by segments"})
+        raise Conflict(gettext("Segments use this list: %(names)s. Change them first.",
+                               names=names),
+                       fields={"id": gettext("used by segments")})
     db.session.delete(row)
     db.session.commit()
 
@@ -157,13 +161,15 @@ def all_lists() -> list[ContactList]:
 
 def _contact_ids(raw: object) -> list[int]:
     if not isinstance(raw, list) or not all(is_id(i) for i in raw):
-        raise Invalid("contact_ids must be a list of contact ids.",
-                      fields={"contact_ids": "must be a list of whole numbers"})
+        raise Invalid(gettext("contact_ids must be a list of contact ids."),
+                      fields={"contact_ids": gettext("must be a list of whole numbers")})
     if not raw:
-        raise Invalid("Name at least one contact.", fields={"contact_ids": "required"})
+        raise Invalid(gettext("Name at least one contact."),
+                      fields={"contact_ids": gettext("required")})
     if len(raw) > MAX_MEMBERS_PER_REQUEST:
-        raise Invalid("Too many contacts in one request.",
-                      fields={"contact_ids": f"at most {MAX_MEMBERS_PER_REQUEST} per request"})
+        raise Invalid(gettext("Too many contacts in one request."),
+                      fields={"contact_ids": gettext("at most %(n)s per request",
+                                                     n=MAX_MEMBERS_PER_REQUEST)})
     return sorted(set(raw))
 
 
@@ -175,10 +181,12 @@ def add_members(list_id: int, contact_ids: object) -> int:
     unknown = [i for i in ids if i not in known]
     if unknown:
         shown = ", ".join(map(str, unknown[:MAX_UNKNOWN_LISTED]))
-        more = f" and {len(unknown) - MAX_UNKNOWN_LISTED} more" if len(unknown) > \
-            MAX_UNKNOWN_LISTED else ""
-        raise Invalid("Some contacts do not exist.",
-                      fields={"contact_ids": f"unknown contact ids: {shown}{more}"})
+        if len(unknown) > MAX_UNKNOWN_LISTED:
+            reason = gettext("unknown contact ids: %(ids)s and %(more)s more", ids=shown,
+                             more=len(unknown) - MAX_UNKNOWN_LISTED)
+        else:
+            reason = gettext("unknown contact ids: %(ids)s", ids=shown)
+        raise Invalid(gettext("Some contacts do not exist."), fields={"contact_ids": reason})
     # One INSERT … SELECT of the contacts not yet members: the row count is what was added.
     already = exists().where(ListMember.list_id == row.id, ListMember.contact_id == Contact.id)
     chosen = select(literal(row.id), Contact.id, literal(utcnow(), ListMember.added_at.type)) \
@@ -191,7 +199,7 @@ def add_members(list_id: int, contact_ids: object) -> int:
         db.session.commit()
     except IntegrityError as exc:  # a concurrent request added some of them in between
         db.session.rollback()
-        raise Conflict("The list changed meanwhile; send the request again.") from exc
+        raise Conflict(gettext("The list changed meanwhile; send the request again.")) from exc
     return int(added or 0)
 
 
@@ -217,7 +225,8 @@ def remove_member(list_id: int, contact_id: int) -> None:
                                                          ListMember.contact_id == contact_id))
     if not result.rowcount:  # type: ignore[attr-defined]
         db.session.rollback()
-        raise NotFound(f"Contact {contact_id} is not on list {list_id}.")
+        raise NotFound(gettext("Contact %(contact)s is not on list %(list)s.",
+                               contact=contact_id, list=list_id))
     db.session.commit()
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -45,10 +46,10 @@ FILTER_KEYS = (*VALUE_RULES, "list_id")
 
 def _one_tag(value: object) -> str:
     if not isinstance(value, str):
-        raise validation.FieldError("every tag must be text")
+        raise validation.FieldError(gettext("every tag must be text"))
     tags = validation.normalise_tags([value])
     if len(tags) != 1 or ";" in tags[0]:
-        raise validation.FieldError(f"{value!r} is not a tag")
+        raise validation.FieldError(gettext("%(value)r is not a tag", value=value))
     return tags[0]
 
 
@@ -66,40 +67,42 @@ def clean_filters(raw: object) -> dict[str, list[Any]]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise Invalid("filters must be an object.", fields={"filters": "must be an object"})
+        raise Invalid(gettext("filters must be an object."),
+                      fields={"filters": gettext("must be an object")})
     errors: dict[str, str] = {}
     clean: dict[str, list[Any]] = {}
     for key, values in raw.items():
         field = f"filters.{key}"
         if key not in FILTER_KEYS:
-            errors[field] = "unknown filter; use " + ", ".join(FILTER_KEYS)
+            errors[field] = gettext("unknown filter; use %(keys)s", keys=", ".join(FILTER_KEYS))
             continue
         if isinstance(values, str | int) and not isinstance(values, bool):
             values = [values]
         if not isinstance(values, list):
-            errors[field] = "must be a list of values"
+            errors[field] = gettext("must be a list of values")
             continue
         if len(values) > MAX_VALUES:
-            errors[field] = f"at most {MAX_VALUES} values"
+            errors[field] = gettext("at most %(n)s values", n=MAX_VALUES)
             continue
         try:
             clean[key] = _clean_values(key, values)
         except validation.FieldError as exc:
             errors[field] = str(exc)
     if errors:
-        raise Invalid("Some filters are not valid.", fields=errors)
+        raise Invalid(gettext("Some filters are not valid."), fields=errors)
     return {key: values for key, values in clean.items() if values}
 
 
 def _clean_values(key: str, values: list[Any]) -> list[Any]:
     if key == "list_id":
         if not all(is_id(v) for v in values):
-            raise validation.FieldError("must be list ids (whole numbers)")
+            raise validation.FieldError(gettext("must be list ids (whole numbers)"))
         ids = sorted(set(values))
         known = set(db.session.scalars(select(ContactList.id).where(ContactList.id.in_(ids))))
         unknown = [i for i in ids if i not in known]
         if unknown:
-            raise validation.FieldError("unknown list ids: " + ", ".join(map(str, unknown)))
+            raise validation.FieldError(gettext("unknown list ids: %(ids)s",
+                                                ids=", ".join(map(str, unknown))))
         return ids
     rule = VALUE_RULES[key]
     cleaned: list[str] = []
@@ -127,12 +130,12 @@ def _clean(values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name in values:
         if name not in {"name", "description", "filters", "id", "created_at", "updated_at"}:
-            errors[name] = "unknown field"
+            errors[name] = gettext("unknown field")
     if "name" in values or not partial:
         try:
             clean["name"] = validation.normalise_text(values.get("name"))
             if not clean["name"]:
-                errors["name"] = "required"
+                errors["name"] = gettext("required")
         except validation.FieldError as exc:
             errors["name"] = str(exc)
     if "description" in values:
@@ -146,14 +149,15 @@ def _clean(values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         except Invalid as exc:
             errors.update(exc.fields)
     if errors:
-        raise Invalid("Some fields are not valid.", fields=errors)
+        raise Invalid(gettext("Some fields are not valid."), fields=errors)
     return clean
 
 
 def _ensure_name_free(name: str, other_than: int | None = None) -> None:
     existing = db.session.scalar(select(Segment).where(Segment.name == name))
     if existing is not None and existing.id != other_than:
-        raise Conflict(f"A segment named {name!r} already exists.", fields={"name": "taken"})
+        raise Conflict(gettext("A segment named %(name)r already exists.", name=name),
+                       fields={"name": gettext("taken")})
 
 
 def _commit_or_conflict() -> None:
@@ -161,8 +165,8 @@ def _commit_or_conflict() -> None:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("A segment with this name already exists.",
-                       fields={"name": "taken"}) from exc
+        raise Conflict(gettext("A segment with this name already exists."),
+                       fields={"name": gettext("taken")}) from exc
 
 
 def create_segment(values: Mapping[str, Any]) -> Segment:
@@ -179,7 +183,7 @@ def get_segment(segment_id: int) -> Segment:
     """The segment with this id, or NotFound."""
     segment = db.session.get(Segment, segment_id)
     if segment is None:
-        raise NotFound(f"No segment with id {segment_id}.")
+        raise NotFound(gettext("No segment with id %(id)s.", id=segment_id))
     return segment
 
 

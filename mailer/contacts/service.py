@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -76,7 +77,7 @@ def clean_fields(values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name in values:
         if name not in WRITABLE and name not in READ_ONLY and name != "list_ids":
-            errors[name] = "unknown field"
+            errors[name] = gettext("unknown field")
     if "email" in values or not partial:
         try:
             clean["email"] = validation.normalise_email(values.get("email"))
@@ -94,14 +95,14 @@ def clean_fields(values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         except validation.FieldError as exc:
             errors[name] = str(exc)
     if "tags" in clean and any(";" in tag for tag in clean["tags"]):
-        errors["tags"] = "a tag must not contain ';' (it separates tags in CSV files)"
+        errors["tags"] = gettext("a tag must not contain ';' (it separates tags in CSV files)")
     if "tracking" in values:
         if isinstance(values["tracking"], bool):
             clean["tracking"] = values["tracking"]
         else:
-            errors["tracking"] = "must be true or false"
+            errors["tracking"] = gettext("must be true or false")
     if errors:
-        raise Invalid("Some fields are not valid.", fields=errors)
+        raise Invalid(gettext("Some fields are not valid."), fields=errors)
     return clean
 
 
@@ -129,8 +130,9 @@ def find_by_email(address: str) -> Contact | None:
 def _ensure_unique(address: str, *, other_than: int | None = None) -> None:
     existing = find_by_email(address)
     if existing is not None and existing.id != other_than:
-        raise Conflict(f"A contact with this email already exists (id {existing.id}).",
-                       fields={"email": "already exists"})
+        raise Conflict(gettext("A contact with this email already exists (id %(id)s).",
+                               id=existing.id),
+                       fields={"email": gettext("already exists")})
 
 
 def _set_tags(contact: Contact, tags: Iterable[str]) -> None:
@@ -157,8 +159,8 @@ def _commit_or_conflict() -> None:
         db.session.commit()
     except IntegrityError as exc:  # a concurrent writer took the address first
         db.session.rollback()
-        raise Conflict("A contact with this email already exists.",
-                       fields={"email": "already exists"}) from exc
+        raise Conflict(gettext("A contact with this email already exists."),
+                       fields={"email": gettext("already exists")}) from exc
 
 
 def create_contact(values: Mapping[str, Any], *, source: ContactSource | str = ContactSource.API,
@@ -173,7 +175,7 @@ def create_contact(values: Mapping[str, Any], *, source: ContactSource | str = C
     if list_error:
         errors["list_ids"] = list_error
     if errors:
-        raise Invalid("Some fields are not valid.", fields=errors)
+        raise Invalid(gettext("Some fields are not valid."), fields=errors)
     _ensure_unique(clean["email"])
     contact = Contact(email="", email_key="", source=str(ContactSource(source)),
                       source_detail=source_detail[:300])
@@ -193,7 +195,7 @@ def get_contact(contact_id: int) -> Contact:
     """The contact with this id, or NotFound."""
     contact = db.session.get(Contact, contact_id)
     if contact is None:
-        raise NotFound(f"No contact with id {contact_id}.")
+        raise NotFound(gettext("No contact with id %(id)s.", id=contact_id))
     return contact
 
 
@@ -201,8 +203,8 @@ def update_contact(contact_id: int, changes: Mapping[str, Any]) -> Contact:
     """Change the given fields only (PATCH); the others stay as they are."""
     contact = get_contact(contact_id)
     if "list_ids" in changes:
-        raise Invalid("Lists are changed through /api/v1/lists/{id}/members.",
-                      fields={"list_ids": "not changed here: use the list's members"})
+        raise Invalid(gettext("Lists are changed through /api/v1/lists/{id}/members."),
+                      fields={"list_ids": gettext("not changed here: use the list's members")})
     clean = clean_fields(changes, partial=True)
     if "email" in clean:
         _ensure_unique(clean["email"], other_than=contact.id)

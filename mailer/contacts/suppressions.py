@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -43,8 +44,9 @@ def parse_reason(value: object, *, default: str = SuppressionReason.MANUAL) -> S
         return SuppressionReason(default)
     if isinstance(value, str) and value.strip().lower() in GIVEN_REASONS:
         return SuppressionReason(value.strip().lower())
-    raise Invalid("Unknown suppression reason.",
-                  fields={"reason": "must be one of " + ", ".join(GIVEN_REASONS)})
+    raise Invalid(gettext("Unknown suppression reason."),
+                  fields={"reason": gettext("must be one of %(allowed)s",
+                                            allowed=", ".join(GIVEN_REASONS))})
 
 
 def find(address: str) -> Suppression | None:
@@ -84,7 +86,7 @@ def suppress(email: object, reason: object = None, detail: object = "", *,
     except validation.FieldError as exc:
         errors["detail"] = str(exc)
     if errors:
-        raise Invalid("The suppression is not valid.", fields=errors)
+        raise Invalid(gettext("The suppression is not valid."), fields=errors)
     existing = find(address)
     if existing is not None:
         if replace and existing.reason != SuppressionReason.ERASED:
@@ -109,7 +111,7 @@ def unsuppress(address: str) -> None:
     """Remove an address from the suppression list (admins only, by the views' rule)."""
     row = find(address)
     if row is None:
-        raise NotFound("This address is not on the suppression list.")
+        raise NotFound(gettext("This address is not on the suppression list."))
     db.session.delete(row)
     db.session.commit()
 
@@ -129,7 +131,8 @@ def list_suppressions(q: str = "", reason: str = "", page: int = 1,
                       per_page: int = 50) -> Page[Suppression]:
     """A page of the suppression list; ``reason`` may be any reason, ``erased`` included."""
     if reason and reason not in {r.value for r in SuppressionReason}:
-        raise Invalid("Unknown suppression reason.",
-                      fields={"reason": "must be one of "
-                              + ", ".join(r.value for r in SuppressionReason)})
+        raise Invalid(gettext("Unknown suppression reason."),
+                      fields={"reason": gettext(
+                          "must be one of %(allowed)s",
+                          allowed=", ".join(r.value for r in SuppressionReason))})
     return fetch_page(suppressions_query(q, reason), page, per_page)

@@ -15,6 +15,7 @@ from functools import cache
 import langcodes
 from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext
 
 MAX_TEXT = 200
 MAX_NOTES = 10_000
@@ -36,7 +37,7 @@ def normalise_email(value: object) -> str:
     are accepted.
     """
     if not isinstance(value, str) or not value.strip():
-        raise FieldError("required")
+        raise FieldError(gettext("required"))
     try:
         result = validate_email(value.strip(), check_deliverability=False,
                                 test_environment=True,
@@ -68,10 +69,11 @@ def email_hash(address: str) -> str:
 def normalise_language(value: object) -> str:
     """A valid BCP 47 tag in its standard form (``EN-us`` → ``en-US``, ``kk-Latn`` kept)."""
     if not isinstance(value, str) or not value.strip():
-        raise FieldError("required")
+        raise FieldError(gettext("required"))
     tag = value.strip().replace("_", "-")
     if not langcodes.tag_is_valid(tag):
-        raise FieldError(f"{value!r} is not a valid BCP 47 language tag (e.g. en, ru, kk-Latn)")
+        raise FieldError(gettext(
+            "%(value)r is not a valid BCP 47 language tag (e.g. en, ru, kk-Latn)", value=value))
     return str(langcodes.standardize_tag(tag))
 
 
@@ -82,9 +84,9 @@ def normalise_languages(value: object) -> list[str]:
     if isinstance(value, str):
         value = [part for part in re.split(r"[;,\s]+", value) if part]
     if not isinstance(value, list):
-        raise FieldError("must be a list of language tags")
+        raise FieldError(gettext("must be a list of language tags"))
     if len(value) > MAX_LANGUAGES:
-        raise FieldError(f"at most {MAX_LANGUAGES} languages")
+        raise FieldError(gettext("at most %(n)s languages", n=MAX_LANGUAGES))
     ranked: list[str] = []
     for item in value:
         tag = normalise_language(item)
@@ -101,10 +103,11 @@ def _timezones() -> dict[str, str]:
 def normalise_timezone(value: object) -> str:
     """An IANA time zone name in its canonical spelling (``asia/almaty`` → ``Asia/Almaty``)."""
     if not isinstance(value, str) or not value.strip():
-        raise FieldError("required")
+        raise FieldError(gettext("required"))
     name = _timezones().get(value.strip().lower())
     if name is None:
-        raise FieldError(f"{value!r} is not an IANA time zone (e.g. Asia/Almaty, Europe/Warsaw)")
+        raise FieldError(gettext(
+            "%(value)r is not an IANA time zone (e.g. Asia/Almaty, Europe/Warsaw)", value=value))
     return name
 
 
@@ -117,10 +120,11 @@ def _territories() -> frozenset[str]:
 def normalise_country(value: object) -> str:
     """An ISO 3166-1 alpha-2 code, upper case."""
     if not isinstance(value, str) or not value.strip():
-        raise FieldError("required")
+        raise FieldError(gettext("required"))
     code = value.strip().upper()
     if len(code) != 2 or code not in _territories():
-        raise FieldError(f"{value!r} is not an ISO 3166 country code (e.g. KZ, TJ, PL)")
+        raise FieldError(gettext("%(value)r is not an ISO 3166 country code (e.g. KZ, TJ, PL)",
+                                 value=value))
     return code
 
 
@@ -129,12 +133,12 @@ def normalise_text(value: object, *, limit: int = MAX_TEXT) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise FieldError("must be text")
+        raise FieldError(gettext("must be text"))
     text = value.strip()
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        raise FieldError("must not contain line breaks or control characters")
+        raise FieldError(gettext("must not contain line breaks or control characters"))
     if len(text) > limit:
-        raise FieldError(f"at most {limit} characters")
+        raise FieldError(gettext("at most %(n)s characters", n=limit))
     return text
 
 
@@ -143,12 +147,12 @@ def normalise_notes(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise FieldError("must be text")
+        raise FieldError(gettext("must be text"))
     text = value.replace("\r\n", "\n").strip()
     if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in text):
-        raise FieldError("must not contain control characters")
+        raise FieldError(gettext("must not contain control characters"))
     if len(text) > MAX_NOTES:
-        raise FieldError(f"at most {MAX_NOTES} characters")
+        raise FieldError(gettext("at most %(n)s characters", n=MAX_NOTES))
     return text
 
 
@@ -159,20 +163,21 @@ def normalise_tags(value: object) -> list[str]:
     if isinstance(value, str):
         value = value.split(";")
     if not isinstance(value, list):
-        raise FieldError("must be a list of tags")
+        raise FieldError(gettext("must be a list of tags"))
     tags: list[str] = []
     for item in value:
         if not isinstance(item, str):
-            raise FieldError("every tag must be text")
+            raise FieldError(gettext("every tag must be text"))
         tag = item.strip().lower()
         if not tag:
             continue
         if len(tag) > MAX_TAG_LENGTH or any(ord(ch) < 32 for ch in tag):
-            raise FieldError(f"tag {item!r} is too long or has control characters")
+            raise FieldError(gettext("tag %(tag)r is too long or has control characters",
+                                     tag=item))
         if tag not in tags:
             tags.append(tag)
     if len(tags) > MAX_TAGS:
-        raise FieldError(f"at most {MAX_TAGS} tags")
+        raise FieldError(gettext("at most %(n)s tags", n=MAX_TAGS))
     return tags
 
 
@@ -180,7 +185,7 @@ def normalise_phone(value: object) -> str:
     """A phone number as written, limited to digits, spaces and ``+()-./``."""
     text = normalise_text(value, limit=40)
     if text and not re.fullmatch(r"[0-9+()\-./ ]+", text):
-        raise FieldError("may contain only digits, spaces and + ( ) - . /")
+        raise FieldError(gettext("may contain only digits, spaces and + ( ) - . /"))
     return text
 
 
@@ -189,11 +194,11 @@ def normalise_social(value: object) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise FieldError("must be an object of network: handle")
+        raise FieldError(gettext("must be an object of network: handle"))
     handles: dict[str, str] = {}
     for network, handle in value.items():
         key = normalise_text(network, limit=30).lower()
         if not key:
-            raise FieldError("network names must not be empty")
+            raise FieldError(gettext("network names must not be empty"))
         handles[key] = normalise_text(handle, limit=200)
     return handles

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 from sqlalchemy import Text, cast, false, func, or_, select, update
 
 from mailer.audit import service as audit
@@ -42,6 +42,7 @@ from mailer.dispatch.models import (
 from mailer.dispatch.window import check_window
 from mailer.errors import Conflict, Forbidden, Invalid, NotFound
 from mailer.http import is_id
+from mailer.i18n import value_label
 from mailer.releases.languages import grouped_language_summary
 from mailer.releases.models import Release
 from mailer.settings.service import (
@@ -73,7 +74,7 @@ def get_mailing(mailing_id: int) -> Mailing:
     """One mailing, or NotFound."""
     mailing = db.session.get(Mailing, mailing_id)
     if mailing is None:
-        raise NotFound("No such mailing.")
+        raise NotFound(gettext("No such mailing."))
     return mailing
 
 
@@ -81,7 +82,7 @@ def _ids(value: object, field: str, errors: dict[str, str]) -> list[int]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(is_id(v) for v in value):
-        errors[field] = "must be a list of ids"
+        errors[field] = gettext("must be a list of ids")
         return []
     return sorted(set(value))
 
@@ -97,7 +98,7 @@ def _languages(value: object, errors: dict[str, str]) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list):
-        errors["fallback_languages"] = "must be a list of language tags"
+        errors["fallback_languages"] = gettext("must be a list of language tags")
         return []
     chain: list[str] = []
     for item in value:
@@ -115,15 +116,15 @@ def _send_at(value: object, errors: dict[str, str]) -> datetime | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str):
-        errors["send_at"] = "must be an ISO 8601 time with an offset"
+        errors["send_at"] = gettext("must be an ISO 8601 time with an offset")
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        errors["send_at"] = "must be an ISO 8601 time with an offset"
+        errors["send_at"] = gettext("must be an ISO 8601 time with an offset")
         return None
     if moment.utcoffset() is None:
-        errors["send_at"] = "needs a time zone offset, e.g. 2026-12-01T09:00:00+05:00"
+        errors["send_at"] = gettext("needs a time zone offset, e.g. 2026-12-01T09:00:00+05:00")
         return None
     return moment
 
@@ -134,9 +135,9 @@ def create_mailing(values: dict[str, Any], created_by: str,
     errors: dict[str, str] = {}
     release_id = values.get("release_id")
     if not is_id(release_id):
-        errors["release_id"] = "required: the id of a release"
+        errors["release_id"] = gettext("required: the id of a release")
     elif db.session.get(Release, release_id) is None:
-        errors["release_id"] = "no such release"
+        errors["release_id"] = gettext("no such release")
     list_ids = _ids(values.get("list_ids"), "list_ids", errors)
     exclude_ids = _ids(values.get("exclude_list_ids"), "exclude_list_ids", errors)
     segment_ids = _ids(values.get("segment_ids"), "segment_ids", errors)
@@ -144,9 +145,9 @@ def create_mailing(values: dict[str, Any], created_by: str,
                               ("exclude_list_ids", ContactList, exclude_ids),
                               ("segment_ids", Segment, segment_ids)):
         if field not in errors and (unknown := _unknown(model, ids)):
-            errors[field] = "unknown ids: " + ", ".join(map(str, unknown))
+            errors[field] = gettext("unknown ids: %(ids)s", ids=", ".join(map(str, unknown)))
     if not list_ids and not segment_ids and "list_ids" not in errors and not correction_of:
-        errors["list_ids"] = "choose at least one list or segment"
+        errors["list_ids"] = gettext("choose at least one list or segment")
     chain = _languages(values.get("fallback_languages"), errors)
     send_at = _send_at(values.get("send_at"), errors)
     tracking = values.get("tracking")
@@ -157,20 +158,20 @@ def create_mailing(values: dict[str, Any], created_by: str,
         if requires_approval is None:
             requires_approval = config[APPROVAL_DEFAULT_KEY]
     if not isinstance(tracking, bool):
-        errors["tracking"] = "must be true or false"
+        errors["tracking"] = gettext("must be true or false")
     if not isinstance(requires_approval, bool):
-        errors["requires_approval"] = "must be true or false"
+        errors["requires_approval"] = gettext("must be true or false")
     options: dict[str, Any] = {}
     window = values.get("local_window")
     if window not in (None, [], ""):
         try:
             if not isinstance(window, list) or len(window) != 2:
-                raise ValueError("give two local hours, e.g. [9, 17]")
+                raise ValueError(gettext("give two local hours, e.g. [9, 17]"))
             options["local_window"] = list(check_window(*window))
         except ValueError as exc:
             errors["local_window"] = str(exc)
     if errors:
-        raise Invalid("The mailing cannot be created.", fields=errors)
+        raise Invalid(gettext("The mailing cannot be created."), fields=errors)
     mailing = Mailing(release_id=release_id, list_ids=list_ids, exclude_list_ids=exclude_ids,
                       segment_ids=segment_ids, fallback_languages=chain, send_at=send_at,
                       tracking=tracking, created_by=created_by, status=MailingStatus.DRAFT,
@@ -238,7 +239,7 @@ def approve_mailing(mailing_id: int, approver_email: str) -> Mailing:
     mailing = get_mailing(mailing_id)
     if mailing.status != MailingStatus.DRAFT:
         raise Conflict(gettext("Only a draft can be approved; this mailing is %(status)s.",
-                               status=mailing.status))
+                               status=value_label(mailing.status)))
     state = approval_status(mailing)
     if state == ApprovalStatus.NOT_REQUIRED:
         raise Conflict(gettext("This mailing does not need approval."))
@@ -276,7 +277,7 @@ def language_check(mailing: Mailing) -> dict[str, Any]:
     """The audience's language coverage (who gets which language, who has none)."""
     release = db.session.get(Release, mailing.release_id)
     if release is None:
-        raise NotFound("The release of this mailing no longer exists.")
+        raise NotFound(gettext("The release of this mailing no longer exists."))
     parent = (mailing.options or {}).get("correction_of")
     audience = (correction_select(int(parent)) if parent else audience_select(
         mailing.list_ids or [], mailing.segment_ids or [], mailing.exclude_list_ids or [])
@@ -309,20 +310,26 @@ def send_mailing(mailing_id: int) -> Mailing:
     while anyone lacks a language."""
     mailing = get_mailing(mailing_id)
     if mailing.status != MailingStatus.DRAFT:
-        raise Conflict(f"Only a draft can be sent; this mailing is {mailing.status}.")
+        raise Conflict(gettext("Only a draft can be sent; this mailing is %(status)s.",
+                               status=value_label(mailing.status)))
     check_approval(mailing)
     coverage = language_check(mailing)
     if not coverage["sendable"]:
         fields: dict[str, str] = {}
         if coverage["without_language"]:
             missing = ", ".join(f"{lang}: {n}" for lang, n in coverage["missing_languages"].items())
-            fields["languages"] = (f"{coverage['without_language']} recipients read only "
-                                   f"languages with neither a translation nor a fallback "
-                                   f"({missing})")
+            fields["languages"] = ngettext(
+                "%(num)s recipient reads only languages with neither a translation nor a "
+                "fallback (%(missing)s)",
+                "%(num)s recipients read only languages with neither a translation nor a "
+                "fallback (%(missing)s)",
+                coverage["without_language"], missing=missing)
         if coverage["unapproved"]:
             waiting = ", ".join(f"{lang}: {n}" for lang, n in coverage["unapproved"].items())
-            fields["approvals"] = f"translations awaiting approval ({waiting})"
-        raise Invalid("The mailing cannot be sent yet: " + coverage["description"],
+            fields["approvals"] = gettext("translations awaiting approval (%(waiting)s)",
+                                          waiting=waiting)
+        raise Invalid(gettext("The mailing cannot be sent yet: %(why)s",
+                              why=coverage["description"]),
                       fields=fields)
     now = utcnow()
     if mailing.send_at is not None and mailing.send_at > now:
@@ -343,8 +350,8 @@ def pause_mailing(mailing_id: int) -> Mailing:
     """Stop handing out deliveries; those in flight finish, the rest wait for resume."""
     mailing = get_mailing(mailing_id)
     if mailing.status not in {MailingStatus.SENDING, MailingStatus.SCHEDULED}:
-        raise Conflict(f"Only a sending or scheduled mailing can be paused; it is "
-                       f"{mailing.status}.")
+        raise Conflict(gettext("Only a sending or scheduled mailing can be paused; it is "
+                               "%(status)s.", status=value_label(mailing.status)))
     mailing.status = MailingStatus.PAUSED
     mailing.pause_reason = "Paused by staff."
     audit.record("mailing.paused", target_type="mailing", target_id=mailing.id)
@@ -357,7 +364,8 @@ def resume_mailing(mailing_id: int) -> Mailing:
     """Go on from where the mailing stopped; nobody gets a second copy."""
     mailing = get_mailing(mailing_id)
     if mailing.status != MailingStatus.PAUSED:
-        raise Conflict(f"Only a paused mailing can be resumed; it is {mailing.status}.")
+        raise Conflict(gettext("Only a paused mailing can be resumed; it is %(status)s.",
+                               status=value_label(mailing.status)))
     mailing.status = MailingStatus.SENDING
     mailing.pause_reason = ""
     mailing.started_at = mailing.started_at or utcnow()
@@ -371,7 +379,8 @@ def cancel_mailing(mailing_id: int) -> Mailing:
     """Stop for good: every delivery not yet started is cancelled."""
     mailing = get_mailing(mailing_id)
     if mailing.status in {MailingStatus.SENT, MailingStatus.CANCELLED}:
-        raise Conflict(f"The mailing is already {mailing.status}.")
+        raise Conflict(gettext("The mailing is already %(status)s.",
+                               status=value_label(mailing.status)))
     mailing.status = MailingStatus.CANCELLED
     mailing.finished_at = utcnow()
     audit.record("mailing.cancelled", target_type="mailing", target_id=mailing.id)
@@ -392,8 +401,8 @@ def resend_failed(mailing_id: int) -> Mailing:
     suppressed ones): "resend to failed and deferred only"."""
     mailing = get_mailing(mailing_id)
     if mailing.status not in {MailingStatus.SENT, MailingStatus.PAUSED, MailingStatus.SENDING}:
-        raise Conflict(f"Only a mailing that was sent can resend its failures; it is "
-                       f"{mailing.status}.")
+        raise Conflict(gettext("Only a mailing that was sent can resend its failures; it is "
+                               "%(status)s.", status=value_label(mailing.status)))
     suppressed_contacts = select(Contact.id).where(
         Contact.email_hash.in_(select(Suppression.email_hash)))
     result = db.session.execute(
@@ -407,7 +416,7 @@ def resend_failed(mailing_id: int) -> Mailing:
     count = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if not count:
         db.session.rollback()
-        raise Conflict("Nothing to resend: no delivery failed or waits for a retry.")
+        raise Conflict(gettext("Nothing to resend: no delivery failed or waits for a retry."))
     mailing.status = MailingStatus.SENDING
     mailing.pause_reason = ""
     mailing.finished_at = None
@@ -423,10 +432,11 @@ def create_correction(mailing_id: int, release_id: object, created_by: str) -> M
     parent = get_mailing(mailing_id)
     if parent.status not in {MailingStatus.SENT, MailingStatus.SENDING, MailingStatus.PAUSED,
                              MailingStatus.CANCELLED}:
-        raise Conflict("A correction needs a mailing that went out.")
+        raise Conflict(gettext("A correction needs a mailing that went out."))
     received = ledger.status_counts(parent.id).get(DeliveryStatus.SENT.value, 0)
     if not received:
-        raise Conflict("Nobody has received this mailing yet, so there is nobody to correct.")
+        raise Conflict(gettext(
+            "Nobody has received this mailing yet, so there is nobody to correct."))
     # A correction of an approved mailing needs approval too; otherwise the instance default.
     return create_mailing({"release_id": release_id, "tracking": parent.tracking,
                            "fallback_languages": parent.fallback_languages,
@@ -438,20 +448,21 @@ def send_test(mailing_id: int, emails: object, requested_by: str) -> list[str]:
     """Send the mailing to staff addresses now, marked as tests and never counted."""
     mailing = get_mailing(mailing_id)
     if not isinstance(emails, list) or not emails:
-        raise Invalid("Give at least one address.", fields={"emails": "a list of addresses"})
+        raise Invalid(gettext("Give at least one address."),
+                      fields={"emails": gettext("a list of addresses")})
     if len(emails) > MAX_TEST_RECIPIENTS:
-        raise Invalid("Too many test addresses.",
-                      fields={"emails": f"at most {MAX_TEST_RECIPIENTS}"})
+        raise Invalid(gettext("Too many test addresses."),
+                      fields={"emails": gettext("at most %(n)s", n=MAX_TEST_RECIPIENTS)})
     addresses: list[str] = []
     for item in emails:
         try:
             addresses.append(normalise_email(item))
         except FieldError as exc:
-            raise Invalid("An address is not valid.", fields={"emails": f"{item!r}: {exc}"}) \
-                from exc
+            raise Invalid(gettext("An address is not valid."),
+                          fields={"emails": f"{item!r}: {exc}"}) from exc
     release = db.session.get(Release, mailing.release_id)
     if release is None:
-        raise NotFound("The release of this mailing no longer exists.")
+        raise NotFound(gettext("The release of this mailing no longer exists."))
     language = release.default_language
     domain = current_app.config["MAILER_BOUNCE_DOMAIN"]
     ids = []

@@ -9,6 +9,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, render_template
+from flask_babel import gettext
 
 from mailer.db import utcnow
 from mailer.dispatch.outbound import open_transport
@@ -23,7 +24,7 @@ def normalise_recipient(address: str) -> str:
         return validate_email(address.strip(), check_deliverability=False,
                                 test_environment=True).normalized
     except EmailNotValidError as exc:
-        raise Invalid("The address is not valid.", fields={"email": str(exc)}) from exc
+        raise Invalid(gettext("The address is not valid."), fields={"email": str(exc)}) from exc
 
 
 def build_test_email(to: str, *, mail_from: str, public_url: str, requested_by: str) -> Envelope:

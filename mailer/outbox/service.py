@@ -7,6 +7,7 @@ from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
+from flask_babel import gettext
 from sqlalchemy import delete, select
 
 from mailer.db import db, utcnow
@@ -40,7 +41,7 @@ def get_message(message_id: int) -> OutboxMessage:
     """One outbox message, or NotFound."""
     row = db.session.get(OutboxMessage, message_id)
     if row is None:
-        raise NotFound("No such message in the outbox.")
+        raise NotFound(gettext("No such message in the outbox."))
     return row
 
 

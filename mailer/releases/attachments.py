@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import select
 
 from mailer.auth.models import User
@@ -122,9 +123,9 @@ def get_attachment(release_id: int, attachment_id: int) -> Attachment:
     """One attachment of a release, or NotFound."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.release_id != release_id:
-        raise NotFound("No such attachment.")
+        raise NotFound(gettext("No such attachment."))
     if not file_path(attachment).is_file():
-        raise NotFound("The attachment's file is missing from the instance folder.")
+        raise NotFound(gettext("The attachment's file is missing from the instance folder."))
     return attachment
 
 
@@ -134,17 +135,17 @@ def store_attachment(release_id: int, stream: IO[bytes], filename: str,
     is refused."""
     release = _release(release_id)
     if len(release.attachments) >= MAX_ATTACHMENTS:
-        raise Invalid("Too many attachments.",
-                      fields={"file": f"a release may have at most {MAX_ATTACHMENTS} files"})
+        raise Invalid(gettext("Too many attachments."), fields={"file": gettext(
+            "a release may have at most %(n)s files", n=MAX_ATTACHMENTS)})
     limit = max_bytes()
     head = stream.read(SNIFF_BYTES)
     if not head:
-        raise Invalid("The file is empty.", fields={"file": "is empty"})
+        raise Invalid(gettext("The file is empty."), fields={"file": gettext("is empty")})
     content_type = sniff_content_type(head)
     if content_type is None:
-        raise Invalid("This kind of file cannot be attached.",
-                      fields={"file": "must be a PDF, PNG, JPEG, GIF or WebP file "
-                                      "(judged by its content, not its name)"})
+        raise Invalid(gettext("This kind of file cannot be attached."),
+                      fields={"file": gettext("must be a PDF, PNG, JPEG, GIF or WebP file "
+                                              "(judged by its content, not its name)")})
     name = sanitise_filename(filename, content_type)
     folder = release_folder(release_id)
     made_folder = not folder.exists()
@@ -180,8 +181,8 @@ def _copy_limited(stream: IO[bytes], head: bytes, fd: int, limit: int) -> tuple[
         while chunk:
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge("The file is too large.",
-                                      fields={"file": f"must be at most {human_size(limit)}"})
+                raise PayloadTooLarge(gettext("The file is too large."), fields={
+                    "file": gettext("must be at most %(size)s", size=human_size(limit))})
             digest.update(chunk)
             out.write(chunk)
             chunk = stream.read(CHUNK)
@@ -200,7 +201,7 @@ def delete_attachment(release_id: int, attachment_id: int) -> None:
     """Delete an attachment and its file."""
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.release_id != release_id:
-        raise NotFound("No such attachment.")
+        raise NotFound(gettext("No such attachment."))
     path = file_path(attachment)
     db.session.delete(attachment)
     db.session.commit()
@@ -216,5 +217,5 @@ def remove_release_folder(release_id: int) -> None:
 def _release(release_id: int) -> Release:
     release = db.session.get(Release, release_id)
     if release is None:
-        raise NotFound("No such release.")
+        raise NotFound(gettext("No such release."))
     return release

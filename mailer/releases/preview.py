@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from mailer.contacts.models import Contact
@@ -59,7 +60,8 @@ def sample_for(contact_id: int | None) -> SampleRecipient:
         return BUILT_IN_SAMPLE
     contact = db.session.get(Contact, contact_id)
     if contact is None:
-        raise NotFound("No such contact.", fields={"contact_id": "no contact with this id"})
+        raise NotFound(gettext("No such contact."),
+                       fields={"contact_id": gettext("no contact with this id")})
     return SampleRecipient.of_contact(contact)
 
 
@@ -68,13 +70,14 @@ def choose_language(release: Release, language: str | None,
     """(language, why): the one asked for, else the contact's resolved one, else the default."""
     available = [t.language for t in release.translations]
     if not available:
-        raise NotFound("This release has no text yet.")
+        raise NotFound(gettext("This release has no text yet."))
     if language:
         tag = service.normalise_url_language(language)
         if tag not in available:
-            raise NotFound(f"This release has no translation in {tag}.",
-                           fields={"language": f"not translated; there are: "
-                                               f"{', '.join(available)}"})
+            raise NotFound(gettext("This release has no translation in %(language)s.",
+                                   language=tag),
+                           fields={"language": gettext("not translated; there are: %(have)s",
+                                                       have=", ".join(available))})
         return tag, "asked for"
     if sample.contact_id is not None:
         resolution = resolve_language(sample.reading_languages, available,

@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
+from flask_babel import gettext
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -57,7 +58,7 @@ def get_release(release_id: int) -> Release:
     """The release with this id, or NotFound."""
     release = db.session.get(Release, release_id)
     if release is None:
-        raise NotFound("No such release.")
+        raise NotFound(gettext("No such release."))
     return release
 
 
@@ -66,7 +67,7 @@ def normalise_url_language(language: str) -> str:
     try:
         return language_tag(language)
     except FieldError as exc:
-        raise Invalid("Not a language tag.", fields={"language": str(exc)}) from exc
+        raise Invalid(gettext("Not a language tag."), fields={"language": str(exc)}) from exc
 
 
 def get_translation(release_id: int, language: str) -> Translation:
@@ -74,7 +75,8 @@ def get_translation(release_id: int, language: str) -> Translation:
     release = get_release(release_id)
     translation = release.translation(normalise_url_language(language))
     if translation is None:
-        raise NotFound(f"This release has no translation in {language}.")
+        raise NotFound(gettext("This release has no translation in %(language)s.",
+                               language=language))
     return translation
 
 
@@ -93,7 +95,7 @@ def get_revision(release_id: int, language: str, number: int) -> TranslationRevi
         TranslationRevision.translation_id == translation.id,
         TranslationRevision.number == number))
     if revision is None:
-        raise NotFound(f"No revision {number} of this translation.")
+        raise NotFound(gettext("No revision %(number)s of this translation.", number=number))
     return revision
 
 
@@ -161,8 +163,8 @@ def delete_release(release_id: int) -> None:
         db.session.commit()
     except IntegrityError as exc:  # mailings keep their release (ON DELETE RESTRICT)
         db.session.rollback()
-        raise Conflict("This release has been mailed; it is kept for the record of its "
-                       "mailings.") from exc
+        raise Conflict(gettext("This release has been mailed; it is kept for the record of "
+                               "its mailings.")) from exc
     attachment_files.remove_release_folder(release_id)
 
 
@@ -194,9 +196,10 @@ def _check_default_present(release: Release) -> None:
     if release.translations and release.default_translation is None:
         have = ", ".join(t.language for t in release.translations)
         raise Invalid(
-            "A release with translations needs one in its default language.",
-            fields={"default_language": f"no translation in {release.default_language} "
-                                        f"(there are: {have})"})
+            gettext("A release with translations needs one in its default language."),
+            fields={"default_language": gettext(
+                "no translation in %(language)s (there are: %(have)s)",
+                language=release.default_language, have=have)})
 
 
 def _rebaseline(release: Release) -> None:
@@ -228,9 +231,10 @@ def save_translation(release_id: int, language: str, fields: TranslationInput,
     errors.raise_if_any()
     if existing is not None and base_revision is not None and base_revision != existing.revision:
         raise Conflict(
-            "This translation was saved by someone else in the meantime; reload it and "
-            "apply your changes again.",
-            fields={"base_revision": f"the translation is at revision {existing.revision}"})
+            gettext("This translation was saved by someone else in the meantime; reload it "
+                    "and apply your changes again."),
+            fields={"base_revision": gettext("the translation is at revision %(revision)s",
+                                             revision=existing.revision)})
     translation = _write_translation(release, tag, clean.given(), actor)
     _check_default_present(release)
     release.updated_at = utcnow()
@@ -244,9 +248,9 @@ def delete_translation(release_id: int, language: str) -> None:
     release = translation.release
     if translation.is_default and len(release.translations) > 1:
         raise Conflict(
-            "The default-language translation is the source of the others: choose another "
-            "default language before deleting it.",
-            fields={"language": "is the release's default language"})
+            gettext("The default-language translation is the source of the others: choose "
+                    "another default language before deleting it."),
+            fields={"language": gettext("is the release's default language")})
     release.translations.remove(translation)
     release.updated_at = utcnow()
     db.session.commit()
@@ -370,8 +374,8 @@ def _commit() -> None:
         db.session.commit()
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict("Someone else changed this release at the same moment; try again.") \
-            from exc
+        raise Conflict(gettext(
+            "Someone else changed this release at the same moment; try again.")) from exc
 
 
 def form_values(translation: Translation | None) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext
+
 from mailer.contacts.validation import FieldError, normalise_language
 from mailer.errors import Invalid
 from mailer.releases import placeholders
@@ -73,10 +75,10 @@ class Errors:
         """Record why ``name`` is invalid (the first reason wins)."""
         self.fields.setdefault(name, reason)
 
-    def raise_if_any(self, message: str = "Some values are not valid.") -> None:
+    def raise_if_any(self, message: str | None = None) -> None:
         """Raise Invalid listing every recorded field."""
         if self.fields:
-            raise Invalid(message, fields=self.fields)
+            raise Invalid(message or gettext("Some values are not valid."), fields=self.fields)
 
 
 def single_line(value: object, limit: int, *, required: bool) -> str:
@@ -84,14 +86,14 @@ def single_line(value: object, limit: int, *, required: bool) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise FieldError("must be text")
+        raise FieldError(gettext("must be text"))
     text = value.strip()
     if required and not text:
-        raise FieldError("required")
+        raise FieldError(gettext("required"))
     if any(ord(ch) < 32 or ord(ch) == 127 or ch in "\u2028\u2029\x85" for ch in text):
-        raise FieldError("must be one line, without control characters")
+        raise FieldError(gettext("must be one line, without control characters"))
     if len(text) > limit:
-        raise FieldError(f"at most {limit} characters")
+        raise FieldError(gettext("at most %(n)s characters", n=limit))
     return text
 
 
@@ -100,14 +102,14 @@ def multi_line(value: object, limit: int, *, required: bool) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise FieldError("must be text")
+        raise FieldError(gettext("must be text"))
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip("\n").rstrip()
     if required and not text.strip():
-        raise FieldError("required")
+        raise FieldError(gettext("required"))
     if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in text):
-        raise FieldError("must not contain control characters")
+        raise FieldError(gettext("must not contain control characters"))
     if len(text) > limit:
-        raise FieldError(f"at most {limit} characters")
+        raise FieldError(gettext("at most %(n)s characters", n=limit))
     return text
 
 
@@ -121,14 +123,15 @@ def parse_embargo(value: object) -> datetime | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise FieldError("must be an ISO 8601 time with an offset, e.g. 2016-05-31T09:00+05:00")
+        raise FieldError(gettext(
+            "must be an ISO 8601 time with an offset, e.g. 2016-05-31T09:00+05:00"))
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise FieldError("must be an ISO 8601 time with an offset, "
-                         "e.g. 2016-05-31T09:00+05:00") from exc
+        raise FieldError(gettext("must be an ISO 8601 time with an offset, "
+                                 "e.g. 2016-05-31T09:00+05:00")) from exc
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise FieldError("must include a UTC offset, e.g. +05:00 or Z")
+        raise FieldError(gettext("must include a UTC offset, e.g. +05:00 or Z"))
     return moment
 
 
@@ -143,7 +146,7 @@ def clean_translation(raw: TranslationInput, prefix: str, errors: Errors, *,
         value = getattr(raw, name)
         if value is UNSET:
             if required and not partial:
-                errors.add(f"{prefix}{name}", "required")
+                errors.add(f"{prefix}{name}", gettext("required"))
             elif not partial:
                 clean.preheader = ""
             continue
@@ -163,7 +166,8 @@ def clean_translation(raw: TranslationInput, prefix: str, errors: Errors, *,
 def translation_from_json(data: object, prefix: str, errors: Errors) -> TranslationInput | None:
     """A TranslationInput from ``{subject, preheader, body}`` (unknown keys are ignored)."""
     if not isinstance(data, Mapping):
-        errors.add(prefix.rstrip("."), "must be an object with subject, preheader and body")
+        errors.add(prefix.rstrip("."),
+                   gettext("must be an object with subject, preheader and body"))
         return None
     return TranslationInput(**{name: data[name] for name in TRANSLATION_FIELDS if name in data})
 
@@ -198,10 +202,10 @@ def release_from_json(data: Mapping[str, Any], *, partial: bool) -> ReleaseInput
         if isinstance(data["approvals_required"], bool):
             result.approvals_required = data["approvals_required"]
         else:
-            errors.add("approvals_required", "must be true or false")
+            errors.add("approvals_required", gettext("must be true or false"))
     translations = data.get("translations")
     if translations is not None and not isinstance(translations, Mapping):
-        errors.add("translations", "must be an object keyed by language")
+        errors.add("translations", gettext("must be an object keyed by language"))
     elif translations:
         for key, value in translations.items():
             prefix = f"translations.{key}."
@@ -211,11 +215,12 @@ def release_from_json(data: Mapping[str, Any], *, partial: bool) -> ReleaseInput
                 errors.add(f"translations.{key}", str(exc))
                 continue
             if language in result.translations:
-                errors.add(f"translations.{key}", f"given twice (as {language})")
+                errors.add(f"translations.{key}",
+                           gettext("given twice (as %(language)s)", language=language))
                 continue
             if value is None:
                 if not partial:
-                    errors.add(f"translations.{key}", "must be an object")
+                    errors.add(f"translations.{key}", gettext("must be an object"))
                 result.translations[language] = None
                 continue
             raw = translation_from_json(value, prefix, errors)
@@ -232,7 +237,7 @@ def check_complete(translation: TranslationInput, prefix: str, errors: Errors) -
     """A new translation needs a subject and a body."""
     for name in ("subject", "body"):
         if getattr(translation, name) is UNSET:
-            errors.add(f"{prefix}{name}", "required")
+            errors.add(f"{prefix}{name}", gettext("required"))
 
 
 def translation_from_payload(data: object) -> TranslationInput:

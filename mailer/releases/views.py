@@ -186,8 +186,8 @@ def add_translation(release_id: int) -> ResponseReturnValue:
         language = (form.language.data or "").strip()
         try:
             if release.translation(service.normalise_url_language(language)) is not None:
-                raise Conflict("There is already a translation in this language.",
-                               fields={"language": "already translated: edit its tab"})
+                raise Conflict(gettext("There is already a translation in this language."),
+                               fields={"language": gettext("already translated: edit its tab")})
             translation, _ = service.save_translation(
                 release_id, language, translation_from_payload(form.payload()), current_staff())
         except MailerError as exc:
@@ -297,7 +297,7 @@ def upload(release_id: int) -> ResponseReturnValue:
     if form.validate_on_submit():
         upload = request.files.get(form.file.name)
         if upload is None or not upload.filename:
-            form.file.errors = [*form.file.errors, "Choose a file first."]
+            form.file.errors = [*form.file.errors, gettext("Choose a file first.")]
         else:
             try:
                 attachment = attachments.store_attachment(release_id, upload.stream,

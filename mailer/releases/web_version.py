@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext
+
 from mailer.db import db, utcnow
 from mailer.errors import NotFound
 from mailer.releases.links import links_for
@@ -31,11 +33,11 @@ def web_version(token: str, config: Mapping[str, Any]) -> WebVersion:
     """The web version a token names; NotFound for anything not genuine or not there."""
     found = links_for(config).read_web_version(token)
     if found is None:
-        raise NotFound("No such page.")
+        raise NotFound(gettext("No such page."))
     release_id, language = found
     release = db.session.get(Release, release_id)
     if release is None or release.translation(language) is None:
-        raise NotFound("No such page.")
+        raise NotFound(gettext("No such page."))
     if release.embargo_at is not None and release.embargo_at > utcnow():
         return WebVersion(published=False, language=language)
     return WebVersion(published=True, html=render_web_version(release, language, config),

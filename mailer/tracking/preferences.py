@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, ScalarSelect, delete, exists, false, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -118,11 +119,12 @@ def set_choices(contact_id: int, keep_list_ids: Iterable[int], languages: Iterab
         try:
             tag = normalise_language(raw)
         except FieldError as exc:
-            raise Invalid("Unknown language.", fields={"languages": str(exc)}) from exc
+            raise Invalid(gettext("Unknown language."), fields={"languages": str(exc)}) from exc
         if tag and tag not in tags:
             tags.append(tag)
     if len(tags) > MAX_LANGUAGES:
-        raise Invalid("Too many languages.", fields={"languages": f"at most {MAX_LANGUAGES}"})
+        raise Invalid(gettext("Too many languages."),
+                      fields={"languages": gettext("at most %(n)s", n=MAX_LANGUAGES)})
     keep = set(keep_list_ids)
     member_of = {choice.id for choice in list_choices(contact_id)}
     opt_out_of_lists(contact_id, member_of - keep)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from flask_babel import gettext
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 
 from mailer.contacts.models import Contact
@@ -183,7 +184,7 @@ def mailing_report(mailing_id: int) -> MailingReport:
     """The whole report of one mailing; NotFound when there is no such mailing."""
     mailing = db.session.get(Mailing, mailing_id)
     if mailing is None:
-        raise NotFound("No such mailing.")
+        raise NotFound(gettext("No such mailing."))
     release = db.session.get(Release, mailing.release_id)
     statuses = ledger.status_counts(mailing_id)
     tracked = engagement.mailing_counts(mailing_id)
@@ -244,11 +245,12 @@ class RecipientFilter:
                     q=args.get("q", "").strip()[:200])
         statuses = {s.value for s in DeliveryStatus}
         if found.status and found.status not in statuses:
-            raise Invalid("Unknown status.", fields={"status": "one of " + ", ".join(
-                sorted(statuses))})
+            raise Invalid(gettext("Unknown status."), fields={"status": gettext(
+                "one of %(allowed)s", allowed=", ".join(sorted(statuses)))})
         if found.engagement and found.engagement not in ENGAGEMENT_FILTERS:
-            raise Invalid("Unknown engagement filter.",
-                          fields={"engagement": "one of " + ", ".join(ENGAGEMENT_FILTERS)})
+            raise Invalid(gettext("Unknown engagement filter."),
+                          fields={"engagement": gettext(
+                              "one of %(allowed)s", allowed=", ".join(ENGAGEMENT_FILTERS))})
         return found
 
     def conditions(self) -> list[ColumnElement[bool]]:
@@ -326,7 +328,7 @@ def recipients(mailing_id: int, spec: RecipientFilter, page: int = 1,
                per_page: int = 50) -> RecipientPage:
     """A page of the per-recipient table."""
     if db.session.get(Mailing, mailing_id) is None:
-        raise NotFound("No such mailing.")
+        raise NotFound(gettext("No such mailing."))
     query = _recipients_query(mailing_id, spec)
     total = db.session.scalar(select(func.count()).select_from(
         query.order_by(None).subquery())) or 0
@@ -342,7 +344,7 @@ CSV_HEADER = ("email", "name", "outlet", "language", "status", "skip_reason", "s
 def recipients_csv(mailing_id: int, spec: RecipientFilter) -> Iterator[str]:
     """The per-recipient table as spreadsheet-safe CSV, streamed in pages of 1,000 rows."""
     if db.session.get(Mailing, mailing_id) is None:
-        raise NotFound("No such mailing.")
+        raise NotFound(gettext("No such mailing."))
     query = _recipients_query(mailing_id, spec).execution_options(yield_per=1000)
 
     def rows() -> Iterator[list[object]]:
@@ -361,7 +363,7 @@ def recipients_csv(mailing_id: int, spec: RecipientFilter) -> Iterator[str]:
 def contact_timeline(contact_id: int) -> list[dict[str, Any]]:
     """Named query ``contact_timeline``: every release sent to a journalist and what happened."""
     if db.session.get(Contact, contact_id) is None:
-        raise NotFound("No such journalist.")
+        raise NotFound(gettext("No such journalist."))
     rows = db.session.execute(
         select(Delivery.id, Delivery.mailing_id, Delivery.language, Delivery.status,
                Delivery.skip_reason, Delivery.sent_at, Delivery.smtp_code, Delivery.smtp_reply,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from flask_babel import gettext
 from sqlalchemy import select, update
 
 from mailer.contacts.models import Contact, ListMember, SuppressionReason
@@ -84,10 +85,10 @@ def recipient_for(token: str, links: Links) -> Recipient:
     ref = links.read_unsubscribe(token)
     delivery = db.session.get(Delivery, ref.delivery_id) if ref and ref.delivery_id else None
     if delivery is None or ref is None or delivery.contact_id != ref.contact_id:
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(gettext("This unsubscribe link is not valid."))
     mailing = db.session.get(Mailing, delivery.mailing_id)
     if mailing is None:
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound(gettext("This unsubscribe link is not valid."))
     contact = db.session.get(Contact, delivery.contact_id) if delivery.contact_id else None
     return Recipient(delivery, mailing, contact)
 

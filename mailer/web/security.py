@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, request
+from flask_babel import gettext
 
 from mailer.errors import Invalid
 
@@ -55,10 +56,10 @@ def refuse_nul_characters() -> None:
             named += list(body.items()) if isinstance(body, dict) else [("body", body)]
         elif request.mimetype in {"application/x-www-form-urlencoded", "multipart/form-data"}:
             named += list(request.form.items(multi=True))
-    bad = {(name if "\x00" not in name else "field"): "must not contain a NUL character"
+    bad = {(name if "\x00" not in name else "field"): gettext("must not contain a NUL character")
            for name, value in named if _has_nul(name) or _has_nul(value)}
     if bad:
-        raise Invalid("The request holds a NUL character, which no value may contain.",
+        raise Invalid(gettext("The request holds a NUL character, which no value may contain."),
                       fields=bad)
 
 

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mailer.i18n import TRANSLATIONS_DIR, UI_LANGUAGES
-from tests.conftest import csrf_token, login
+from tests.conftest import api_token, bearer, csrf_token, login
 from tests.contacts.factories import make_contact
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -247,3 +247,94 @@ def test_the_committed_mo_files_match_their_po_files() -> None:
         ours = {_frozen(m.id): _frozen(m.string) for m in fresh if m.id}
         theirs = {_frozen(m.id): _frozen(m.string) for m in committed if m.id}
         assert ours == theirs, f"{language}: run scripts/translations to compile the catalog"
+
+
+# Service errors: Russian on the staff pages, English through the API ----------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_the_api_speaks_english_whatever_the_users_language(app: Flask) -> None:
+    from mailer.i18n import select_ui_language
+
+    with app.test_request_context("/api/v1/contacts", headers={"Accept-Language": "ru"}):
+        assert select_ui_language() == "en"
+    with app.test_request_context("/contacts/", headers={"Accept-Language": "ru"}):
+        assert select_ui_language() == "ru"
+
+
+def test_a_missing_row_is_russian_on_the_page_and_english_in_the_api(
+        app: Flask, client: FlaskClient, staff: dict[str, Any]) -> None:
+    _set(app, "editor@example.com", ui_language="ru")
+    token = api_token(app, "editor@example.com")
+    login(client, "editor@example.com")
+    page = _text(client.get("/lists/999999"))
+    assert "Списка с id 999999 нет." in page
+    response = client.get("/api/v1/lists/999999",
+                          headers={**bearer(token), "Accept-Language": "ru"})
+    assert response.status_code == 404
+    assert response.get_json()["error"] == {"code": "not_found",
+                                            "message": "No list with id 999999."}
+
+
+def test_a_bad_csv_upload_is_refused_in_russian_on_the_page_only(
+        app: Flask, client: FlaskClient, staff: dict[str, Any]) -> None:
+    _set(app, "editor@example.com", ui_language="ru")
+    token = api_token(app, "editor@example.com")
+    login(client, "editor@example.com")
+    response = client.post("/contacts/import", data={
+        "file": (io.BytesIO(PNG), "journalists.csv"),
+        "csrf_token": csrf_token(client, "/contacts/import")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400
+    page = _text(response)
+    assert "Это изображение PNG, а не CSV-файл." in page
+    assert "Сохраните таблицу в формате «CSV UTF-8» и загрузите этот файл." in page
+    assert "not a CSV file" not in page
+
+    response = client.post("/api/v1/contacts/import", headers={
+        **bearer(token), "Accept-Language": "ru"},
+        data={"file": (io.BytesIO(PNG), "journalists.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["code"] == "bad_request"
+    assert error["message"] == ("This is a PNG image, not a CSV file. Save it from your "
+                                "spreadsheet as “CSV UTF-8” and upload that.")
+    assert error["fields"] == {"file": "not a CSV file"}
+
+
+def test_an_invalid_suppression_is_refused_in_russian_on_the_page_only(
+        app: Flask, client: FlaskClient, staff: dict[str, Any]) -> None:
+    _set(app, "editor@example.com", ui_language="ru")
+    token = api_token(app, "editor@example.com")
+    login(client, "editor@example.com")
+    response = client.post("/suppressions/", data={
+        "email": "desk@example.com", "reason": "manual", "detail": "bad\x07detail",
+        "csrf_token": csrf_token(client, "/suppressions/")})
+    assert response.status_code == 422
+    page = _text(response)
+    assert '<p class="error" id="detail-error">не должно содержать управляющих символов' in page
+    assert "must not contain" not in page
+
+    response = client.post("/api/v1/suppressions", headers={
+        **bearer(token), "Accept-Language": "ru"},
+        json={"email": "desk@example.com", "detail": "bad\x07detail"})
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid"
+    assert error["message"] == "The suppression is not valid."
+    assert error["fields"]["detail"] == "must not contain control characters"
+
+
+def test_cached_row_reasons_never_cross_languages(app: Flask) -> None:
+    from mailer.contacts.importing.rows import RULES
+
+    rule = RULES["country"]
+    with app.test_request_context("/contacts/import", headers={"Accept-Language": "ru"}):
+        from mailer.contacts.importing.rows import reasons_language
+
+        russian = rule("XX", reasons_language())
+    with app.test_request_context("/api/v1/contacts/import", headers={"Accept-Language": "ru"}):
+        english = rule("XX", reasons_language())
+    assert russian == (False, "'XX' — не код страны ISO 3166 (например, KZ, TJ, PL)")
+    assert english == (False, "'XX' is not an ISO 3166 country code (e.g. KZ, TJ, PL)")

@@ -12,6 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from flask_babel import gettext
+
 EMAIL = "email"
 
 # Importable fields, in the order the wizard offers them, with a label for people.
@@ -113,11 +115,12 @@ def check_mapping(fields: Sequence[str | None]) -> dict[int, str]:
         if field is None:
             continue
         if field not in FIELDS:
-            problems[index] = "not a contact field"
+            problems[index] = gettext("not a contact field")
         elif field in seen:
-            problems[index] = f"{FIELDS[field]} is already taken from column {seen[field] + 1}"
+            problems[index] = gettext("%(field)s is already taken from column %(column)s",
+                                      field=FIELDS[field], column=seen[field] + 1)
         else:
             seen[field] = index
     if EMAIL not in seen and not problems:
-        problems[0] = "choose the column that holds the email address"
+        problems[0] = gettext("choose the column that holds the email address")
     return problems

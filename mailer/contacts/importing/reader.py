@@ -28,6 +28,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+
 from mailer.contacts.importing.columns import EMAIL, field_for_header
 from mailer.errors import BadRequest, PayloadTooLarge
 
@@ -41,17 +44,17 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
 )
 _SIGNATURES = (
-    (b"PK\x03\x04", "a ZIP archive or an Excel workbook (.xlsx)"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
-    (b"%PDF", "a PDF document"),
-    (b"\x89PNG", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"\x1f\x8b", "a gzip archive"),
+    (b"PK\x03\x04", _l("a ZIP archive or an Excel workbook (.xlsx)")),
+    (b"\xd0\xcf\x11\xe0", _l("an old Excel workbook (.xls)")),
+    (b"%PDF", _l("a PDF document")),
+    (b"\x89PNG", _l("a PNG image")),
+    (b"\xff\xd8\xff", _l("a JPEG image")),
+    (b"GIF8", _l("a GIF image")),
+    (b"\x1f\x8b", _l("a gzip archive")),
 )
 LABELS = {"utf-8": "UTF-8", "cp1251": "Windows-1251",
           "utf-16-le": "UTF-16 LE", "utf-16-be": "UTF-16 BE"}
-SAVE_AS_CSV = "Save it from your spreadsheet as “CSV UTF-8” and upload that."
+SAVE_AS_CSV = _l("Save it from your spreadsheet as “CSV UTF-8” and upload that.")
 
 
 @dataclass(frozen=True)
@@ -69,30 +72,34 @@ def detect_format(stream: IO[bytes], max_bytes: int) -> FileFormat:
     size = stream.seek(0, io.SEEK_END)
     if size > max_bytes:
         raise PayloadTooLarge(
-            f"The file is {_megabytes(size)}; the limit is {_megabytes(max_bytes)}.",
-            fields={"file": "too large"})
+            gettext("The file is %(size)s; the limit is %(limit)s.", size=_megabytes(size),
+                    limit=_megabytes(max_bytes)),
+            fields={"file": gettext("too large")})
     stream.seek(0)
     head = stream.read(4)
     if not head:
-        raise BadRequest("The file is empty.", fields={"file": "empty"})
+        raise BadRequest(gettext("The file is empty."), fields={"file": gettext("empty")})
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
-            raise BadRequest(f"This is {what}, not a CSV file. {SAVE_AS_CSV}",
-                             fields={"file": "not a CSV file"})
+            raise BadRequest(gettext("This is %(what)s, not a CSV file.", what=str(what))
+                             + f" {SAVE_AS_CSV}",
+                             fields={"file": gettext("not a CSV file")})
 
     for bom, encoding, label in _BOMS:
         if head.startswith(bom):
             if _decodes(stream, encoding, len(bom)):
                 return FileFormat(encoding, label, len(bom), size)
-            raise BadRequest(f"The file starts with a {label} byte-order mark but is not "
-                             f"{LABELS[encoding]} text. {SAVE_AS_CSV}",
-                             fields={"file": "not a CSV file"})
+            raise BadRequest(gettext("The file starts with a %(label)s byte-order mark but is "
+                                     "not %(encoding)s text.", label=label,
+                                     encoding=LABELS[encoding]) + f" {SAVE_AS_CSV}",
+                             fields={"file": gettext("not a CSV file")})
     guessed = _bomless_utf16(head)
     for encoding in (guessed,) if guessed else ("utf-8", "cp1251"):
         if _decodes(stream, encoding, 0):
             return FileFormat(encoding, LABELS[encoding], 0, size)
-    raise BadRequest("This is not a text file in UTF-8, UTF-16 or Windows-1251 (it may be "
-                     f"binary). {SAVE_AS_CSV}", fields={"file": "not a CSV file"})
+    raise BadRequest(gettext("This is not a text file in UTF-8, UTF-16 or Windows-1251 (it may "
+                             "be binary).") + f" {SAVE_AS_CSV}",
+                     fields={"file": gettext("not a CSV file")})
 
 
 def _megabytes(size: int) -> str:
@@ -122,8 +129,9 @@ def _decodes(stream: IO[bytes], encoding: str, start: int) -> bool:
         while block := stream.read(BLOCK):
             text = decoder.decode(block)
             if "\x00" in text:
-                raise BadRequest(f"The file holds binary data, not text. {SAVE_AS_CSV}",
-                                 fields={"file": "not a CSV file"})
+                raise BadRequest(gettext("The file holds binary data, not text.")
+                                 + f" {SAVE_AS_CSV}",
+                                 fields={"file": gettext("not a CSV file")})
             blank = blank and not text.strip()
         # Always finish the decoder: a multi-byte sequence cut off at the end is not text.
         rest = decoder.decode(b"", final=True)
@@ -131,7 +139,7 @@ def _decodes(stream: IO[bytes], encoding: str, start: int) -> bool:
     except UnicodeDecodeError:
         return False
     if blank:
-        raise BadRequest("The file is empty.", fields={"file": "empty"})
+        raise BadRequest(gettext("The file is empty."), fields={"file": gettext("empty")})
     return True
 
 
@@ -187,7 +195,7 @@ def open_records(stream: IO[bytes], fmt: FileFormat) -> CsvRecords:
         line = text.readline()
         row += 1
         if not line:
-            raise BadRequest("The file is empty.", fields={"file": "empty"})
+            raise BadRequest(gettext("The file is empty."), fields={"file": gettext("empty")})
     delimiter = sniff_delimiter(line)
     header = [cell.strip() for cell in next(csv.reader([line], delimiter=delimiter))]
     return CsvRecords(fmt, delimiter, header, row, _data_rows(text, delimiter, row), counter)
@@ -221,6 +229,6 @@ def _data_rows(text: io.TextIOWrapper, delimiter: str,
         except StopIteration:
             break
         except csv.Error as exc:
-            yield row, [], f"broken CSV: {exc}"
+            yield row, [], gettext("broken CSV: %(error)s", error=str(exc))
             continue
         yield row, cells, None

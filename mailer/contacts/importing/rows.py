@@ -3,7 +3,10 @@
 An empty cell means "not given": it is not validated, a new contact gets the field's default,
 and an existing contact keeps its value when ``update_existing`` is set. The email cell is
 the one that may not be empty. Codes that repeat from row to row (languages, countries, time
-zones, tag lists) are validated once per distinct value through a small bounded cache.
+zones, tag lists) are validated once per distinct value through a small bounded cache. The
+reasons are in the language of whoever runs the import (the wizard's user; English for the API
+and the CLI), so the cache is keyed by that language too: a reason cached for one never reaches
+another.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from flask_babel import get_locale, gettext
 
 from mailer.contacts import validation
 from mailer.contacts.importing.columns import EMAIL, Mapping
@@ -60,14 +65,21 @@ def normalise_tracking(value: str) -> bool:
         return True
     if word in _FALSE:
         return False
-    raise FieldError(f"{value!r} is not yes or no")
+    raise FieldError(gettext("%(value)r is not yes or no", value=value))
 
 
 Outcome = tuple[bool, Any]
+# A rule of one cell: (value, language of the reasons) -> (ok, normalised value or reason).
+Rule = Callable[[str, str], Outcome]
 
 
-def _outcome(rule: Callable[[str], Any]) -> Callable[[str], Outcome]:
-    def run(value: str) -> Outcome:
+def reasons_language() -> str:
+    """The language this request's (or command's) reasons come out in: the cache key."""
+    return str(get_locale() or "en")
+
+
+def _outcome(rule: Callable[[str], Any]) -> Rule:
+    def run(value: str, language: str) -> Outcome:  # language: a cache key only
         try:
             result = rule(value)
         except FieldError as exc:
@@ -77,7 +89,7 @@ def _outcome(rule: Callable[[str], Any]) -> Callable[[str], Outcome]:
     return run
 
 
-def _cached(rule: Callable[[str], Any]) -> Callable[[str], Outcome]:
+def _cached(rule: Callable[[str], Any]) -> Rule:
     return lru_cache(maxsize=2048)(_outcome(rule))
 
 
@@ -93,26 +105,27 @@ _MAX_LOCAL, _MAX_ADDRESS = 64, 254
 
 
 @lru_cache(maxsize=4096)
-def _domain(domain: str) -> Outcome:
+def _domain(domain: str, language: str) -> Outcome:  # language: a cache key only
     try:
         return True, validation.normalise_email(f"a@{domain}")[2:]
     except FieldError as exc:
         return False, str(exc)
 
 
-def normalise_email(value: str) -> str:
-    """``validation.normalise_email``, with its domain half cached for plain addresses."""
+def normalise_email(value: str, language: str | None = None) -> str:
+    """``validation.normalise_email``, with its domain half cached for plain addresses
+    (``language``: that of the reasons, :func:`reasons_language`)."""
     address = value.strip()
     local, at, domain = address.rpartition("@")
     if (at and domain.isascii() and len(local) <= _MAX_LOCAL and len(address) <= _MAX_ADDRESS
             and _PLAIN_LOCAL.fullmatch(local)):
-        ok, result = _domain(domain)
+        ok, result = _domain(domain, language or reasons_language())
         if not ok:
             raise FieldError(result)
         return f"{local}@{result}"
     return validation.normalise_email(value)
 
-RULES: dict[str, Callable[[str], Outcome]] = {
+RULES: dict[str, Rule] = {
     "first_name": _text,
     "last_name": _text,
     "outlet": _text,
@@ -137,18 +150,20 @@ class RowValidator:
         self.email_index = mapping.fields.index(EMAIL)
         self.plan = [(index, field, RULES[field]) for index, field in mapping.used()
                      if field != EMAIL]
+        self.language = reasons_language()
 
     def __call__(self, row: int, cells: list[str]) -> ContactRow | list[RowError]:
         """Check every mapped cell of one row: a contact, or every problem found in the row."""
         errors: list[RowError] = []
         count = len(cells)
         if count > self.width and any(cell.strip() for cell in cells[self.width:]):
-            errors.append(RowError(row, ROW, f"has {count} cells but the header has "
-                                             f"{self.width} columns (a delimiter inside an "
-                                             "unquoted value?)"))
+            errors.append(RowError(row, ROW, gettext(
+                "has %(count)s cells but the header has %(width)s columns (a delimiter inside "
+                "an unquoted value?)", count=count, width=self.width)))
         email = key = ""
         try:
-            email = normalise_email(cells[self.email_index] if self.email_index < count else "")
+            email = normalise_email(cells[self.email_index] if self.email_index < count else "",
+                                    self.language)
         except FieldError as exc:
             errors.append(RowError(row, EMAIL, str(exc)))
         else:
@@ -161,7 +176,7 @@ class RowValidator:
             cell = cells[index]
             if not cell or cell.isspace():
                 continue
-            ok, result = rule(cell)
+            ok, result = rule(cell, self.language)
             if not ok:
                 errors.append(RowError(row, field, result))
             elif field == "tags":

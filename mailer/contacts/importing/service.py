@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from flask import current_app
+from flask_babel import get_translations, gettext
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -137,7 +138,8 @@ def import_contacts(stream: IO[bytes], options: ImportOptions, *,
         finally:
             store.close()
     if report.rows == 0:
-        raise Invalid("The file has a header row but no contacts.", fields={"file": "no rows"})
+        raise Invalid(gettext("The file has a header row but no contacts."),
+                      fields={"file": gettext("no rows")})
     log.info("imported %s: %d created, %d updated, %d skipped, %d duplicates, %d rejected",
              source_detail, report.created, report.updated, report.skipped, report.duplicates,
              report.rejected)
@@ -172,19 +174,22 @@ def _mapping(header: list[str], chosen: Sequence[str | None] | None) -> Mapping:
         mapping = mapping_from_header(header)
         if not mapping.has_email:
             looks_like_data = any("@" in name for name in header)
-            hint = (" The first row looks like data: add a header row naming the columns."
-                    if looks_like_data else "")
-            raise BadRequest(
+            message = gettext(
                 "The file has no header row with an email column (expected columns such as "
-                f"email, first_name, last_name, outlet, language).{hint}",
-                fields={"file": "no email column"})
+                "email, first_name, last_name, outlet, language).")
+            if looks_like_data:
+                message += " " + gettext(
+                    "The first row looks like data: add a header row naming the columns.")
+            raise BadRequest(
+                message,
+                fields={"file": gettext("no email column")})
         return mapping
     if len(chosen) != len(header):
-        raise BadRequest("The column mapping does not match the file's columns.",
-                         fields={"mapping": "wrong number of columns"})
+        raise BadRequest(gettext("The column mapping does not match the file's columns."),
+                         fields={"mapping": gettext("wrong number of columns")})
     problems = check_mapping(chosen)
     if problems:
-        raise Invalid("The column mapping is not usable.",
+        raise Invalid(gettext("The column mapping is not usable."),
                       fields={f"column_{index}": why for index, why in problems.items()})
     return Mapping(tuple(header), tuple(chosen))
 
@@ -195,8 +200,8 @@ def _target_list(store: ContactStore, options: ImportOptions) -> int | None:
     found = store.conn.scalar(select(LISTS.c.id).where(LISTS.c.id == options.list_id))
     store.conn.rollback()
     if found is None:
-        raise Invalid(f"There is no list with id {options.list_id}.",
-                      fields={"list_id": "no such list"})
+        raise Invalid(gettext("There is no list with id %(id)s.", id=options.list_id),
+                      fields={"list_id": gettext("no such list")})
     return int(found)
 
 
@@ -238,6 +243,9 @@ class _Writer:
         self.options = options
         self.list_id = list_id
         self.totals = ImportReport(filename="")
+        # The pipeline's thread has no request, so it says things in the catalog of the one
+        # that started the import (English for the API and the CLI).
+        self.translations = get_translations()
 
     def write(self, chunk: Chunk) -> None:
         """Write one chunk in one transaction."""
@@ -247,10 +255,11 @@ class _Writer:
         except SQLAlchemyError as exc:
             first, last = chunk.rows[0].row, chunk.rows[-1].row
             log.exception("import failed in rows %d-%d", first, last)
-            raise ImportInterrupted(
-                f"The import stopped at rows {first}–{last}: the database failed "
-                f"({type(exc).__name__}). Rows before {first} are saved; import the same file "
-                "again to add the rest.") from exc
+            raise ImportInterrupted(self.translations.gettext(
+                "The import stopped at rows %(first)s–%(last)s: the database failed "
+                "(%(error)s). Rows before %(first)s are saved; import the same file again to "
+                "add the rest.") % {"first": first, "last": last, "error": type(exc).__name__}
+            ) from exc
         totals = self.totals
         totals.created += counts.created
         totals.updated += counts.updated
@@ -261,6 +270,10 @@ class _Writer:
             totals.add_error(duplicate)
         self.list_id = totals.list_id = list_id
 
+    def _duplicate(self, row: ContactRow, first_row: int) -> RowError:
+        reason = self.translations.gettext("duplicate of row %(first)s: skipped")
+        return RowError(row.row, "email", reason % {"first": first_row})
+
     def _write(self, chunk: Chunk, counts: _Counts) -> tuple[list[RowError], int | None]:
         store, now = self.store, chunk.now
         duplicates: list[RowError] = []
@@ -268,10 +281,10 @@ class _Writer:
         for row in chunk.rows:
             first = unique.setdefault(row.key, row)
             if first is not row:
-                duplicates.append(_duplicate(row, first.row))
+                duplicates.append(self._duplicate(row, first.row))
         found = store.lookup(list(unique.values()))
         for key, first_row in found.earlier.items():
-            duplicates.append(_duplicate(unique.pop(key), first_row))
+            duplicates.append(self._duplicate(unique.pop(key), first_row))
         duplicates.sort(key=lambda error: error.row)
         counts.suppressed = len(found.suppressed)
         existing = found.existing
@@ -306,7 +319,3 @@ class _Counts:
     updated: int = 0
     skipped: int = 0
     suppressed: int = 0
-
-
-def _duplicate(row: ContactRow, first_row: int) -> RowError:
-    return RowError(row.row, "email", f"duplicate of row {first_row}: skipped")

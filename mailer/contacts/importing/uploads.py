@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import current_app
+from flask_babel import gettext
 
 from mailer.errors import NotFound, PayloadTooLarge
 
@@ -68,8 +69,9 @@ def store_upload(stream: IO[bytes], filename: str, user_id: int,
                 out.close()
                 target.unlink(missing_ok=True)
                 raise PayloadTooLarge(
-                    f"The file is bigger than the limit of {max_bytes / 1_000_000:.1f} MB.",
-                    fields={"file": "too large"})
+                    gettext("The file is bigger than the limit of %(limit).1f MB.",
+                            limit=max_bytes / 1_000_000),
+                    fields={"file": gettext("too large")})
             out.write(block)
     save(pending)
     return pending
@@ -85,15 +87,15 @@ def save(pending: PendingImport) -> None:
 def load(token: object, user_id: int) -> PendingImport:
     """The wizard run of ``token`` if it belongs to ``user_id`` and has not expired."""
     if not isinstance(token, str) or not TOKEN.fullmatch(token):
-        raise NotFound("There is no import in progress. Upload a file to start one.")
+        raise NotFound(gettext("There is no import in progress. Upload a file to start one."))
     state = folder() / f"{token}.json"
     try:
         data = json.loads(state.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise NotFound("This import has expired. Upload the file again.") from exc
+        raise NotFound(gettext("This import has expired. Upload the file again.")) from exc
     pending = PendingImport(**data)
     if pending.user_id != user_id or time.time() - pending.created > MAX_AGE:
-        raise NotFound("This import has expired. Upload the file again.")
+        raise NotFound(gettext("This import has expired. Upload the file again."))
     return pending
 
 

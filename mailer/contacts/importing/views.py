@@ -68,7 +68,7 @@ def upload() -> ResponseReturnValue:
             if columns > MAX_COLUMNS:
                 raise Invalid(gettext("The file has %(n)s columns; the wizard maps at most "
                                       "%(max)s.", n=columns, max=MAX_COLUMNS),
-                              fields={"file": "too many columns"})
+                              fields={"file": gettext("too many columns")})
         except MailerError as exc:
             if pending is not None:
                 uploads.discard(pending)
