@@ -193,4 +193,4 @@ class MailingComposer:
         if self.settings.dkim is None:
             return envelope
         return Envelope(envelope.mail_from, envelope.recipients,
-                        sign(envelope.data, self.settings.dkim))
+                        sign(envelope.data, self.settings.dkim), crlf=envelope.crlf)

@@ -54,6 +54,9 @@ class Envelope:
     mail_from: str
     recipients: tuple[str, ...]
     data: bytes
+    # True when ``data`` is known to end every line with CRLF (the renderer's output): the
+    # line-ending pass before DATA is then skipped; dot-stuffing is always checked.
+    crlf: bool = False
 
 
 @dataclass(frozen=True)
@@ -228,18 +231,24 @@ def _classify(code: int, text: str, stage: _Stage, refused: Mapping[str, Reply] 
     return TemporaryFailure(code, text, refused)
 
 
-def _wire_data(data: bytes) -> bytes:
-    """CRLF line endings, dot-stuffed, ending with the CRLF.CRLF terminator."""
+def _wire_data(data: bytes, crlf: bool = False) -> bytes:
+    """CRLF line endings (unless ``crlf`` says they are already), dot-stuffed, ending with the
+    CRLF.CRLF terminator."""
     # Rendered messages are already CRLF with no line starting with a dot: counting and one
     # substring search (C speed) decide whether either regex pass is needed at all.
-    crlf = data.count(b"\r\n")
-    if data.count(b"\n") != crlf or data.count(b"\r") != crlf:
+    if not crlf and not _only_crlf(data):
         data = _EOL.sub(b"\r\n", data)  # a bare LF is refused by strict servers (smuggling)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     if data.startswith(b".") or b"\n." in data:
         data = _LEADING_DOT.sub(b"..", data)
     return data + b".\r\n"
+
+
+def _only_crlf(data: bytes) -> bool:
+    """True when every CR and every LF in ``data`` belongs to a CRLF pair."""
+    pairs = data.count(b"\r\n")
+    return data.count(b"\n") == pairs and data.count(b"\r") == pairs
 
 
 def _address_problem(address: str) -> str | None:
@@ -507,7 +516,7 @@ class SmtpTransport(_ClosingContext):
         """Send one message over the kept-open connection, opening it when needed."""
         if not envelope.recipients:
             raise ValueError("an envelope needs at least one recipient")
-        payload = _wire_data(envelope.data)
+        payload = _wire_data(envelope.data, envelope.crlf)
         for attempt in (1, 2):
             reused = self._conn is not None
             conn = self._connection()

@@ -58,7 +58,7 @@ class RenderedMessage:
     def envelope(self) -> Envelope:
         """The message with its SMTP envelope: the VERP sender and the one recipient."""
         return Envelope(mail_from=self.mail_from, recipients=(self.recipient,),
-                        data=self.as_bytes())
+                        data=self.as_bytes(), crlf=True)
 
 
 @functools.lru_cache(maxsize=64)
