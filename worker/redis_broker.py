@@ -1,14 +1,18 @@
 """The Redis broker: kombu's Redis transport, surviving the loss of Redis with a task in hand.
 
-When Redis goes away while a worker holds an unacknowledged task, the consumer closes its
-channel and kombu tries to put the task back on the queue. If the connection was already
-released by then, that attempt fails with ``AttributeError`` inside the consumer's error
-handling, and Celery stops the whole worker ("Unrecoverable error: AttributeError: 'NoneType'
-object has no attribute 'hostname'"): the mailing would wait for someone to restart it.
+When Redis goes away while a worker holds an unacknowledged task, two things in kombu's Redis
+transport raise ``AttributeError``, which Celery treats as unrecoverable and stops the whole
+worker — the mailing would then wait for someone to restart it:
 
-Here that failed put-back is logged and the worker goes on to reconnect. Nothing is lost: the
-task was only a doorbell (the delivery ledger in the database holds the work), and the sweep
-re-rings every mailing with work due.
+- the consumer closes its channel and kombu tries to put the task back on the queue; if the
+  connection was already released by then, that fails ("'NoneType' object has no attribute
+  'hostname'");
+- the task finishes after the worker has reconnected and acknowledges itself on the old,
+  closed channel ("'NoneType' object has no attribute 'client'").
+
+Here both are logged and skipped, and the worker goes on. Nothing is lost or sent twice: the
+task was only a doorbell (the delivery ledger in the database holds the work, and its atomic
+claims make a doorbell rung twice harmless), and the sweep re-rings every mailing with work due.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from kombu.transport import redis
+from kombu.transport import redis, virtual
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,23 @@ class QoS(redis.QoS):
                 delivered.clear()
                 delivered.restored = True  # type: ignore[attr-defined]
             return None
+
+
+    def ack(self, delivery_tag: Any) -> None:
+        try:
+            super().ack(delivery_tag)
+        except AttributeError:  # the channel was closed with its lost connection
+            log.warning("acknowledging a task on a channel closed with a lost connection to "
+                        "Redis; skipped")
+            virtual.QoS.ack(self, delivery_tag)
+
+    def reject(self, delivery_tag: Any, requeue: bool = False) -> None:
+        try:
+            super().reject(delivery_tag, requeue=requeue)
+        except AttributeError:  # as in ack
+            log.warning("rejecting a task on a channel closed with a lost connection to "
+                        "Redis; skipped")
+            virtual.QoS.ack(self, delivery_tag)
 
 
 class Channel(redis.Channel):

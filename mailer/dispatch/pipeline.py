@@ -158,30 +158,50 @@ def _run(mailing_id: int, worker: str, composer: Composer, transport: Transport,
         if not batch:
             return result
         composer.prepare(batch)
-        for index, delivery in enumerate(batch):
-            if index and index % policy.check_every == 0 and \
-                    writer.mailing_status(mailing_id) != MailingStatus.SENDING:
-                writer.flush()
-                ledger.release_claims(mailing_id, ids=[d.id for d in batch[index:]])
-                result.stopped = "not sending"
-                return result
-            outcome = _send_one(delivery, mailing_id, composer, transport, policy, pacer,
-                                writer, clock, result)
-            if outcome == "stop":
-                ledger.release_claims(mailing_id, ids=[d.id for d in batch[index + 1:]])
-                result.stopped = "paused"
-                return result
-            if outcome in {"sent", "failed"}:
-                recent.append(outcome == "failed")
-                if _error_rate_too_high(recent, policy):
+        position = 0
+        try:
+            for index, delivery in enumerate(batch):
+                position = index
+                if index and index % policy.check_every == 0 and \
+                        writer.mailing_status(mailing_id) != MailingStatus.SENDING:
                     writer.flush()
+                    ledger.release_claims(mailing_id, ids=[d.id for d in batch[index:]])
+                    result.stopped = "not sending"
+                    return result
+                outcome = _send_one(delivery, mailing_id, composer, transport, policy, pacer,
+                                    writer, clock, result)
+                if outcome == "stop":
                     ledger.release_claims(mailing_id, ids=[d.id for d in batch[index + 1:]])
-                    pause_mailing(mailing_id, f"Paused automatically: {sum(recent)} of the last "
-                                              f"{len(recent)} messages failed.")
                     result.stopped = "paused"
                     return result
+                if outcome in {"sent", "failed"}:
+                    recent.append(outcome == "failed")
+                    if _error_rate_too_high(recent, policy):
+                        writer.flush()
+                        ledger.release_claims(mailing_id, ids=[d.id for d in batch[index + 1:]])
+                        pause_mailing(mailing_id, f"Paused automatically: {sum(recent)} of the "
+                                                  f"last {len(recent)} messages failed.")
+                        result.stopped = "paused"
+                        return result
+        except BaseException:
+            _give_back(mailing_id, batch[position:])
+            raise
     result.more = True
     return result
+
+
+def _give_back(mailing_id: int, untried: Sequence[ClaimedDelivery]) -> None:
+    """After an unexpected error mid-batch (the rate limiter's Redis gone, a bug), put the
+    deliveries this run claimed and never started back in the queue, so the next doorbell takes
+    them at once instead of after the claim timeout. Rows already ``sending`` stay as they are
+    (their message may have left). Best effort: when the database itself is the problem, the
+    sweep recovers the claims later."""
+    try:
+        db.session.rollback()
+        ledger.release_claims(mailing_id, ids=[d.id for d in untried])
+    except Exception:  # the caller re-raises the original error
+        log.warning("mailing %s: could not give back %d claimed deliveries; the sweep will",
+                    mailing_id, len(untried), exc_info=True)
 
 
 def send_claimed(batch: Sequence[ClaimedDelivery], mailing_id: int, composer: Composer,

@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from flask import Flask
 
-from mailer.dispatch.ledger import ClaimedDelivery
-from mailer.dispatch.transports import Envelope, SendResult
+from tests.tracking.gate_support import Composer, Transport
 from tests.tracking.support import make_sent
-
-
-class Composer:
-    def prepare(self, batch: Sequence[ClaimedDelivery]) -> None:
-        """Nothing to load."""
-
-    def compose(self, delivery: ClaimedDelivery) -> Envelope:
-        return Envelope("bounce@example.org", (delivery.email,), b"Subject: x\r\n\r\nx\r\n")
-
-
-class Transport:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def send(self, envelope: Envelope) -> SendResult:
-        self.sent.extend(envelope.recipients)
-        return SendResult(envelope.recipients, {}, (250, "ok"))
-
-    def close(self) -> None:
-        """Nothing to close."""
 
 
 def test_suppressed_since_the_freeze_is_skipped_just_before_sending(app: Flask) -> None:
