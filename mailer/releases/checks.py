@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from flask_babel import gettext, lazy_gettext
+
 from mailer.releases.links import CLICK_PATH, Links
 from mailer.releases.models import Release
 from mailer.rendering import ALLOWED_PLACEHOLDERS, RenderedMessage
@@ -59,37 +61,42 @@ def message_warnings(message: RenderedMessage, links: Links,
 
     size = len(message.html.encode("utf-8"))
     if size > GMAIL_CLIP_BYTES:
-        warn("clipped", f"The HTML part is {size // 1024} KB: Gmail clips messages over "
-                        f"102 KB behind a “view entire message” link.")
+        warn("clipped", gettext("The HTML part is %(size)s KB: Gmail clips messages over "
+                                "102 KB behind a “view entire message” link.",
+                                size=size // 1024))
     scan = _Scan()
     scan.feed(message.html)
     missing_alt = [image.get("src") or "" for image in scan.images
                    if not _is_pixel(image) and not (image.get("alt") or "").strip()]
     if missing_alt:
-        warn("image_alt", f"{len(missing_alt)} image(s) without alt text (screen readers and "
-                          f"blocked images show nothing): {', '.join(missing_alt[:3])}")
+        warn("image_alt", gettext("%(count)s image(s) without alt text (screen readers and "
+                                  "blocked images show nothing): %(images)s",
+                                  count=len(missing_alt), images=", ".join(missing_alt[:3])))
     # Our own links (unsubscribe, web version) are judged once, by MAILER_PUBLIC_URL below.
     originals = [_original(href, links) for href in scan.links]
     insecure = [url for url in originals
                 if url.lower().startswith("http://") and not url.startswith(links.base + "/")]
     if insecure:
         shown = ", ".join(dict.fromkeys(insecure[:5]))
-        warn("http_link", f"{len(insecure)} link(s) without https: {shown}")
+        warn("http_link", gettext("%(count)s link(s) without https: %(links)s",
+                                  count=len(insecure), links=shown))
     if links.base.lower().startswith("http://"):
-        warn("http_public_url", "MAILER_PUBLIC_URL is not https: the unsubscribe, tracking "
-                                "and web-version links of every message are plain http.")
-    for part, text in (("subject", message.subject), ("text", message.text),
-                       ("HTML", message.html)):
+        warn("http_public_url", gettext("MAILER_PUBLIC_URL is not https: the unsubscribe, "
+                                        "tracking and web-version links of every message are "
+                                        "plain http."))
+    for part, text in ((lazy_gettext("subject"), message.subject),
+                       (lazy_gettext("text"), message.text), ("HTML", message.html)):
         if _LEFTOVER.search(text):
-            warn("placeholder", f"The {part} still contains template braces "
-                                f"({{{{ }}}} or {{% %}}).")
+            warn("placeholder", gettext("The %(part)s still contains template braces "
+                                        "({{ }} or {%% %%}).", part=str(part)))
             break
     if placeholder_values is not None:
         empty = sorted(name for name, value in placeholder_values.items() if not value)
         if empty:
             shown = ", ".join(f"{{{{ {name} }}}}" for name in empty)
-            warn("empty_placeholder", f"{shown} empty for {message.recipient}: the text reads "
-                                      f"without it.")
+            warn("empty_placeholder", gettext("%(placeholders)s empty for %(recipient)s: the "
+                                              "text reads without it.", placeholders=shown,
+                                              recipient=message.recipient))
     return found
 
 
@@ -113,14 +120,16 @@ def translation_warnings(release: Release, language: str) -> list[PreviewWarning
     """Missing, stale or (when required) unapproved text in one language."""
     translation = release.translation(language)
     if translation is None:
-        return [PreviewWarning("missing", f"No translation in {language}.")]
+        return [PreviewWarning("missing", gettext("No translation in %(language)s.",
+                                                  language=language))]
     found: list[PreviewWarning] = []
     if translation.stale:
         found.append(PreviewWarning(
-            "stale", f"The {release.default_language} text changed after the {language} "
-                     f"translation was last edited."))
+            "stale", gettext("The %(source)s text changed after the %(language)s translation "
+                             "was last edited.", source=release.default_language,
+                             language=language)))
     if release.approvals_required and not translation.approved:
         found.append(PreviewWarning(
-            "unapproved", f"The {language} translation is not approved; this release needs "
-                          f"approval before sending."))
+            "unapproved", gettext("The %(language)s translation is not approved; this release "
+                                  "needs approval before sending.", language=language)))
     return found

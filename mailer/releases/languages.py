@@ -16,6 +16,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from flask_babel import gettext, ngettext
+
 Source = Literal["ranked", "fallback", "none"]
 MAX_LISTED_WITHOUT = 50
 
@@ -128,14 +130,15 @@ class AudienceSummary:
             if direct:
                 parts.append(f"{direct} {language}")
         for language, count in self.fallbacks.most_common():
-            parts.append(f"{count} fall{'s' if count == 1 else ''} back to {language}")
+            parts.append(ngettext("%(num)d falls back to %(language)s",
+                                  "%(num)d fall back to %(language)s", count, language=language))
         if self.without_language:
-            verb = "has" if self.without_language == 1 else "have"
-            parts.append(f"{self.without_language} {verb} no usable language")
+            parts.append(ngettext("%(num)d has no usable language",
+                                  "%(num)d have no usable language", self.without_language))
         if self.unapproved:
             waiting = ", ".join(f"{lang} ({n})" for lang, n in self.unapproved.most_common())
-            parts.append(f"awaiting approval: {waiting}")
-        return ", ".join(parts) if parts else "no recipients"
+            parts.append(gettext("awaiting approval: %(waiting)s", waiting=waiting))
+        return ", ".join(parts) if parts else gettext("no recipients")
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form of the summary."""

@@ -338,3 +338,26 @@ def test_cached_row_reasons_never_cross_languages(app: Flask) -> None:
         english = rule("XX", reasons_language())
     assert russian == (False, "'XX' — не код страны ISO 3166 (например, KZ, TJ, PL)")
     assert english == (False, "'XX' is not an ISO 3166 country code (e.g. KZ, TJ, PL)")
+
+
+def test_preview_warnings_and_audience_summaries_follow_the_page_language(app: Flask) -> None:
+    from collections import Counter
+
+    from mailer.db import db
+    from mailer.releases.checks import translation_warnings
+    from mailer.releases.languages import AudienceSummary
+    from mailer.releases.models import Release
+    from tests.tracking.support import make_release
+
+    release_id = make_release(app, ("en",))
+    summary = AudienceSummary(total=4, languages=Counter({"en": 4}),
+                              fallbacks=Counter({"en": 2}), without_language=1)
+    with app.test_request_context("/releases/", headers={"Accept-Language": "ru"}):
+        release = db.session.get(Release, release_id)
+        assert release is not None
+        assert [w.message for w in translation_warnings(release, "kk")] == \
+            ["Нет перевода на kk."]
+        assert summary.describe() == ("2 en, 2 получат запасной язык en, "
+                                      "у 1 нет подходящего языка")
+    with app.test_request_context("/api/v1/releases", headers={"Accept-Language": "ru"}):
+        assert summary.describe() == "2 en, 2 fall back to en, 1 has no usable language"
