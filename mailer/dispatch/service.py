@@ -70,6 +70,10 @@ class SelfApproval(Forbidden):
     code = "self_approval"
 
 
+# The pause reason staff's own pause records (stored as written; the dashboard tells it apart
+# from pauses the pipeline makes, which carry the server's or the error rate's reason).
+STAFF_PAUSE_REASON = "Paused by staff."
+
 def get_mailing(mailing_id: int) -> Mailing:
     """One mailing, or NotFound."""
     mailing = db.session.get(Mailing, mailing_id)
@@ -353,7 +357,7 @@ def pause_mailing(mailing_id: int) -> Mailing:
         raise Conflict(gettext("Only a sending or scheduled mailing can be paused; it is "
                                "%(status)s.", status=value_label(mailing.status)))
     mailing.status = MailingStatus.PAUSED
-    mailing.pause_reason = "Paused by staff."
+    mailing.pause_reason = STAFF_PAUSE_REASON
     audit.record("mailing.paused", target_type="mailing", target_id=mailing.id)
     db.session.commit()
     ledger.release_claims(mailing.id)

@@ -36,7 +36,6 @@ WAITING_RELEASES = 5
 RECENT_BOUNCES = 5
 PAUSED_MAILINGS = 5
 BOUNCE_WINDOW = timedelta(days=7)
-STAFF_PAUSE = "Paused by staff."  # the reason mailer.dispatch.service.pause_mailing gives
 # A release has gone out once any of its mailings got this far.
 STARTED = (MailingStatus.SCHEDULED, MailingStatus.SENDING, MailingStatus.PAUSED,
            MailingStatus.SENT)
@@ -146,7 +145,8 @@ def attention(now: datetime | None = None, limit: int = RECENT_BOUNCES) -> Atten
                                     .order_by(Suppression.created_at.desc()).limit(limit)).all()
     paused = db.session.scalars(
         select(Mailing).where(Mailing.status == MailingStatus.PAUSED.value,
-                              Mailing.pause_reason != "", Mailing.pause_reason != STAFF_PAUSE)
+                              Mailing.pause_reason != "",
+                              Mailing.pause_reason != dispatch.STAFF_PAUSE_REASON)
         .order_by(Mailing.id.desc()).limit(PAUSED_MAILINGS)).all()
     titles = _titles({m.release_id for m in paused})
     return Attention(hard_bounces=list(hard), suppressed_count=int(suppressed_count or 0),
