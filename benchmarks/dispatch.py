@@ -220,6 +220,23 @@ def worker_children(pid: int) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+def heap_only_updates(db: Any, expected: int) -> dict[str, int]:
+    """Updates of the deliveries table so far, and how many were heap-only (HOT: no index
+    entry written). Waits for the workers' statistics, which backends report on exit or idle."""
+    from sqlalchemy import text
+
+    query = text("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                 "WHERE relname = 'deliveries'")
+    deadline = time.monotonic() + 15
+    while True:
+        db.session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        updates, hot = db.session.execute(query).one()
+        db.session.commit()
+        if updates >= expected or time.monotonic() > deadline:
+            return {"all": int(updates), "heap_only": int(hot)}
+        time.sleep(1)
+
+
 def run_mailing(app: Any, env: dict[str, str], list_id: int, release_id: int,
                 recipients: int, processes: int, work: Path,
                 others: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -273,6 +290,8 @@ def run_mailing(app: Any, env: dict[str, str], list_id: int, release_id: int,
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(30)
         log.close()
+    with app.app_context():
+        updates = heap_only_updates(db, 2 * recipients)
     return {
         "recipients": recipients,
         "sent": sent,
@@ -280,6 +299,7 @@ def run_mailing(app: Any, env: dict[str, str], list_id: int, release_id: int,
         "msgs_per_s": round(recipients / elapsed, 1),
         "first_message_s": round(first_at.timestamp() - start_wall, 2) if first_at else None,
         "worker_peak_rss_mb": [round(v, 1) for v in peaks.values()],
+        "deliveries_updates": updates,
         "cpu_us_per_msg": {name: round((cpu_after[name] - cpu_before[name]) / recipients * 1e6)
                            for name in parts},
     }

@@ -150,13 +150,17 @@ def _run(mailing_id: int, worker: str, composer: Composer, transport: Transport,
          clock: Callable[[], datetime]) -> RunResult:
     result = RunResult()
     recent: deque[bool] = deque(maxlen=policy.error_window)
+    claimed_up_to = 0  # where this run's last claim ended: the next one reads on from there
     while deadline is None or time.monotonic() < deadline:
         if writer.mailing_status(mailing_id) != MailingStatus.SENDING:
             result.stopped = "not sending"
             return result
-        batch = ledger.claim_batch(mailing_id, worker, policy.batch_size, now=clock())
+        batch = ledger.claim_batch(mailing_id, worker, policy.batch_size, now=clock(),
+                                   after=claimed_up_to)
         if not batch:
             return result
+        # Retries come first in a batch and may lie far ahead; fresh rows were never tried.
+        claimed_up_to = max((d.id for d in batch if not d.attempts), default=claimed_up_to)
         composer.prepare(batch)
         position = 0
         try:

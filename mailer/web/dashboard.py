@@ -5,7 +5,7 @@ Owns the dashboard's queries. Each is bounded by a LIMIT and served by an index,
 page costs the same with 100,000 journalists as with ten:
 
 * ``dashboard_mailings``: the newest mailings on the primary key; their figures come from the
-  dispatch service's ``progress`` (grouped counts on the ledger's claim index and on
+  dispatch service's ``progress`` (grouped counts over the mailing's ledger rows and on
   ``delivery_engagement.mailing_id``), a handful of grouped queries per mailing;
 * ``dashboard_waiting_releases``: the most recently updated releases no mailing has started,
   a NOT EXISTS on ``mailings.release_id``;
