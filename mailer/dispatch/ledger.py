@@ -123,7 +123,9 @@ def _claim(worker: str, now: datetime, due: Select[Any]) -> list[ClaimedDelivery
                    Delivery.message_id, Delivery.attempts, Delivery.is_test)
         .execution_options(synchronize_session=False)
     )
-    return [ClaimedDelivery(*row) for row in db.session.execute(claim).all()]
+    # Core, not the ORM: the rows are plain tuples, and the ORM's bulk-update bookkeeping
+    # cost more client time per claim than the statement itself.
+    return [ClaimedDelivery(*row) for row in db.session.connection().execute(claim).all()]
 
 
 def start_sending(delivery_id: int, now: datetime | None = None) -> bool:
