@@ -34,14 +34,18 @@ NO_WANTED_LANGUAGE = "no wanted language"
 MAX_LANGUAGES = 20
 
 
-def subscribed_in_lists_condition(list_ids: Sequence[int]) -> ColumnElement[bool]:
-    """True for contacts on any of these lists through a membership they did not opt out of."""
+def subscribed_in_lists_condition(list_ids: Sequence[int], after: int | None = None
+                                  ) -> ColumnElement[bool]:
+    """True for contacts on any of these lists through a membership they did not opt out of;
+    with ``after``, only memberships of contacts past that id are read (a keyset page)."""
     if not list_ids:
         return false()
     opted_out = exists().where(ListOptOut.contact_id == ListMember.contact_id,
                                ListOptOut.list_id == ListMember.list_id)
-    return Contact.id.in_(select(ListMember.contact_id)
-                          .where(ListMember.list_id.in_(list_ids), ~opted_out))
+    members = select(ListMember.contact_id).where(ListMember.list_id.in_(list_ids), ~opted_out)
+    if after is not None:
+        members = members.where(ListMember.contact_id > after)
+    return Contact.id.in_(members)
 
 
 def wanted_languages_column() -> ScalarSelect[list[str]]:
