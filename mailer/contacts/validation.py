@@ -54,6 +54,8 @@ def email_key(address: str) -> str:
     have one key; this is what uniqueness and suppressions compare.
     """
     local, _, domain = address.rpartition("@")
+    if domain.isascii():  # what the codec would return; it runs for every message sent
+        return f"{local}@{domain.lower()}"
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
     except UnicodeError:

@@ -167,9 +167,10 @@ def freeze_audience(mailing: Mailing, available_languages: Sequence[str], *, dom
         chunk.append({
             "mailing_id": mailing.id, "contact_id": contact_id, "email": email,
             "language": resolution.language or "", "language_reason": resolution.reason[:200],
-            "status": status, "skip_reason": skip_reason,
+            "status": status.value, "skip_reason": skip_reason,
             "message_id": new_message_id(mailing.id, domain),
             "next_attempt_at": next_start(now, timezone or "UTC", *window) if window else None,
+            "is_test": False, "attempts": 0, "claimed_by": "", "smtp_reply": "",
         })
         if len(chunk) >= CHUNK:
             _write(chunk, result, on_chunk)
@@ -178,18 +179,53 @@ def freeze_audience(mailing: Mailing, available_languages: Sequence[str], *, dom
     return result
 
 
+# What the freeze writes of each delivery; the other columns start empty (NULL).
+FROZEN_COLUMNS = ("mailing_id", "contact_id", "email", "language", "language_reason", "status",
+                  "skip_reason", "message_id", "next_attempt_at", "is_test", "attempts",
+                  "claimed_by", "smtp_reply")
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS frozen_deliveries (mailing_id integer, contact_id integer,"
+    " email text, language text, language_reason text, status text, skip_reason text,"
+    " message_id text, next_attempt_at timestamptz, is_test boolean, attempts integer,"
+    " claimed_by text, smtp_reply text) ON COMMIT DELETE ROWS"
+)
+
+
 def _write(chunk: list[dict[str, Any]], result: FreezeResult,
            on_chunk: Callable[[int], None] | None) -> None:
     # ON CONFLICT DO NOTHING: a second freeze racing this one (a task delivered twice) writes
-    # nothing twice; the unique (mailing_id, contact_id) constraint decides. Core, not the
-    # ORM's bulk insert: the rows are plain dicts, and its bookkeeping cost a quarter of the
-    # freeze's client time.
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.connection().execute(insert(Delivery).on_conflict_do_nothing(
-        index_elements=["mailing_id", "contact_id"]), chunk)
+    # nothing twice; the unique (mailing_id, contact_id) constraint decides.
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        _copy_postgres(connection.connection.driver_connection, chunk)
+    else:
+        # Core, not the ORM's bulk insert: the rows are plain dicts, and its bookkeeping cost
+        # a quarter of the freeze's client time.
+        insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(insert(Delivery).on_conflict_do_nothing(
+            index_elements=["mailing_id", "contact_id"]), chunk)
     db.session.commit()
     result.recipients += len(chunk)
     if on_chunk is not None:
         on_chunk(len(chunk))
     chunk.clear()
+
+
+def _copy_postgres(driver: Any, chunk: list[dict[str, Any]]) -> None:
+    """Write a chunk on PostgreSQL: ``COPY`` into a per-session staging table, then one
+    ``INSERT … SELECT … ON CONFLICT DO NOTHING``, in the caller's transaction.
+
+    An INSERT per row (what an executemany is on psycopg) cost the server ≈ 19 µs a recipient;
+    the staging table is emptied at every commit."""
+    from psycopg import sql
+
+    columns = sql.SQL(", ").join(map(sql.Identifier, FROZEN_COLUMNS))
+    with driver.cursor() as cursor:
+        cursor.execute(_STAGING)
+        with cursor.copy(sql.SQL("COPY frozen_deliveries ({}) FROM STDIN").format(columns)
+                         ) as copy:
+            for row in chunk:
+                copy.write_row([row[name] for name in FROZEN_COLUMNS])
+        cursor.execute(sql.SQL(
+            "INSERT INTO deliveries ({columns}) SELECT {columns} FROM frozen_deliveries "
+            "ON CONFLICT (mailing_id, contact_id) DO NOTHING").format(columns=columns))
