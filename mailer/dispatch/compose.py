@@ -18,7 +18,7 @@ from email.utils import parseaddr
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from mailer.contacts.models import Contact
 from mailer.db import db, utcnow
@@ -87,6 +87,12 @@ def release_content(release: Release, language: str) -> ReleaseContent:
                           contact=release.contact_block)
 
 
+# Built once (it runs for every batch): what a message uses of its recipient's contact.
+_BATCH_CONTACTS = select(Contact.id, Contact.first_name, Contact.last_name, Contact.outlet,
+                         Contact.timezone, Contact.tracking
+                         ).where(Contact.id.in_(bindparam("ids", expanding=True)))
+
+
 class BatchContact(NamedTuple):
     """The columns of a contact that its message uses."""
 
@@ -136,9 +142,7 @@ class MailingComposer:
         """Load the contacts of a batch in one query (the columns a message uses, no ORM
         objects: a batch is read once and thrown away)."""
         ids = [d.contact_id for d in batch if d.contact_id is not None]
-        rows = db.session.execute(
-            select(Contact.id, Contact.first_name, Contact.last_name, Contact.outlet,
-                   Contact.timezone, Contact.tracking).where(Contact.id.in_(ids))).all() \
+        rows = db.session.connection().execute(_BATCH_CONTACTS, {"ids": ids}).all() \
             if ids else []
         db.session.commit()  # end the read: the worker holds no transaction while it sends
         self._contacts = {row[0]: BatchContact(*row) for row in rows}

@@ -23,7 +23,20 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.sql import ClauseElement
 
 from mailer.contacts.models import Suppression
@@ -77,55 +90,65 @@ def claim_batch(mailing_id: int, worker: str, size: int, now: datetime | None = 
     0.8 ms in order). So the claim's transaction turns sorting off.
     """
     now = now or utcnow()
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL enable_sort = off"))
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_NO_SORT)
+    claim = {"claim_mailing": mailing_id, "worker": worker, "now": now}
     if ids is not None:
-        rows = _claim(worker, now, select(Delivery.id).where(
+        rows = _claim(connection, _claim_statement(select(Delivery.id).where(
             Delivery.mailing_id == mailing_id,
             Delivery.status.in_(CLAIMABLE_STATUSES),
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
             Delivery.id.in_(list(ids)),
-        ).order_by(Delivery.id).limit(size))
+        ).order_by(Delivery.id).limit(size)), claim)
     else:
-        rows = _claim(worker, now, select(Delivery.id).where(
-            Delivery.mailing_id == mailing_id,
-            Delivery.next_attempt_at <= now,
-            Delivery.status.in_(CLAIMABLE_STATUSES),
-            Delivery.is_test.is_(False),
-        ).order_by(Delivery.next_attempt_at, Delivery.id).limit(size))
+        rows = _claim(connection, _CLAIM_RETRIES, {**claim, "size": size})
         for start in dict.fromkeys((after, 0)):  # the hint, then (if rows ran short) the start
             if len(rows) >= size:
                 break
-            rows += _claim(worker, now, _fresh(mailing_id, start, size - len(rows)))
+            rows += _claim(connection, _CLAIM_FRESH,
+                           {**claim, "after": start, "size": size - len(rows)})
     db.session.commit()
     return sorted(rows, key=lambda d: d.id)
 
 
-def _fresh(mailing_id: int, after: int, limit: int) -> Select[Any]:
-    """Never-tried deliveries of a mailing past id ``after``, in id order."""
-    return select(Delivery.id).where(
-        Delivery.mailing_id == mailing_id,
-        Delivery.id > after,
-        Delivery.status == DeliveryStatus.QUEUED,
-        Delivery.next_attempt_at.is_(None),
-        Delivery.is_test.is_(False),
-    ).order_by(Delivery.id).limit(limit)
-
-
-def _claim(worker: str, now: datetime, due: Select[Any]) -> list[ClaimedDelivery]:
-    """Mark the rows ``due`` selects as claimed by ``worker`` (skipping rows another claimer
-    has locked), returning what the worker needs to send them; does not commit."""
-    claim = (
+def _claim_statement(due: Select[Any]) -> Update:
+    """Mark the rows ``due`` selects as claimed by the ``worker`` parameter at ``now``
+    (skipping rows another claimer has locked), returning what the worker needs to send them."""
+    return (
         update(Delivery)
         .where(Delivery.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()))
-        .values(status=DeliveryStatus.CLAIMED, claimed_by=worker, claimed_at=now)
+        .values(status=DeliveryStatus.CLAIMED, claimed_by=bindparam("worker"),
+                claimed_at=bindparam("now", type_=Delivery.claimed_at.type))
         .returning(Delivery.id, Delivery.contact_id, Delivery.email, Delivery.language,
                    Delivery.message_id, Delivery.attempts, Delivery.is_test)
-        .execution_options(synchronize_session=False)
     )
-    # Core, not the ORM: the rows are plain tuples, and the ORM's bulk-update bookkeeping
-    # cost more client time per claim than the statement itself.
-    return [ClaimedDelivery(*row) for row in db.session.connection().execute(claim).all()]
+
+
+# Built once: the claim runs for every batch of every mailing, and building the expressions
+# cost more client time than the statements' round trips.
+_NO_SORT = text("SET LOCAL enable_sort = off")
+_CLAIM_RETRIES = _claim_statement(select(Delivery.id).where(
+    Delivery.mailing_id == bindparam("claim_mailing"),
+    Delivery.next_attempt_at <= bindparam("now", type_=Delivery.next_attempt_at.type),
+    Delivery.status.in_(CLAIMABLE_STATUSES),
+    Delivery.is_test.is_(False),
+).order_by(Delivery.next_attempt_at, Delivery.id).limit(bindparam("size", type_=Integer)))
+# Never-tried deliveries of a mailing past id ``after``, in id order.
+_CLAIM_FRESH = _claim_statement(select(Delivery.id).where(
+    Delivery.mailing_id == bindparam("claim_mailing"),
+    Delivery.id > bindparam("after"),
+    Delivery.status == DeliveryStatus.QUEUED,
+    Delivery.next_attempt_at.is_(None),
+    Delivery.is_test.is_(False),
+).order_by(Delivery.id).limit(bindparam("size", type_=Integer)))
+
+
+def _claim(connection: Connection, statement: Update, params: dict[str, Any]
+           ) -> list[ClaimedDelivery]:
+    """Run a claim statement; does not commit. Core, not the ORM: the rows are plain tuples,
+    and the ORM's bulk-update bookkeeping cost more client time than the statement."""
+    return [ClaimedDelivery(*row) for row in connection.execute(statement, params).all()]
 
 
 def start_sending(delivery_id: int, now: datetime | None = None) -> bool:
