@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import (
@@ -37,7 +36,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.sql import ClauseElement
 
 from mailer.contacts.models import Suppression
 from mailer.contacts.validation import email_hash
@@ -49,6 +47,7 @@ from mailer.dispatch.models import (
     DeliveryStatus,
     Mailing,
 )
+from mailer.dispatch.prepared import PreparedStatements
 
 
 @dataclass(frozen=True)
@@ -341,28 +340,14 @@ class LedgerWriter:
                     attempts=Delivery.attempts + 1)
         )
         self._status = select(Mailing.status).where(Mailing.id == bindparam("mailing_id"))
-        self._raw: Any = None
+        self._raw: PreparedStatements | None = None
         if self.postgres:
             done = self._done.returning(Delivery.id).cte("done")
             started = self._start.returning(Delivery.id).cte("started")
             self._step = select(func.count()).select_from(started).add_cte(done)
             if engine.dialect.driver == "psycopg":
-                driver: Any = self.connection.connection.driver_connection
-                self._raw = driver.cursor()
-                self._raw_sql = {name: _compiled(statement, engine.dialect) for name, statement
-                                 in (("step", self._step), ("done", self._done),
-                                     ("status", self._status))}
-
-    def _execute_raw(self, name: str, params: dict[str, object]) -> Any:
-        """Run a precompiled statement on the driver's connection; its first row."""
-        sql, fixed = self._raw_sql[name]
-        try:
-            self._raw.execute(sql, {**fixed, **params}, prepare=True)
-        except Exception:
-            if self._raw.connection.broken:  # never hand a dead connection back to the pool
-                self.connection.invalidate()
-            raise
-        return self._raw.fetchone() if self._raw.description else None
+                self._raw = PreparedStatements(self.connection, {
+                    "step": self._step, "done": self._done, "status": self._status})
 
     def _params(self, outcome: Outcome | None, start_id: int, start_email: str,
                 now: datetime) -> dict[str, object]:
@@ -384,7 +369,7 @@ class LedgerWriter:
         params = self._params(self.pending, delivery_id, email, now)
         self.pending = None
         if self._raw is not None:
-            started = self._execute_raw("step", params)[0]
+            started = int(self._raw.first_value("step", params) or 0)
         elif self.postgres:
             started = self.connection.execute(self._step, params).scalar_one()
         else:
@@ -406,7 +391,7 @@ class LedgerWriter:
         params = self._params(self.pending, NO_ROW, "", utcnow())
         self.pending = None
         if self._raw is not None:
-            self._execute_raw("done", params)
+            self._raw.first_value("done", params)
             return
         self.connection.execute(self._done, params)
         if not self.postgres:
@@ -416,8 +401,7 @@ class LedgerWriter:
         """The mailing's current status, read on this connection (a cheap check between
         messages: has staff paused or cancelled it?)."""
         if self._raw is not None:
-            row = self._execute_raw("status", {"mailing_id": mailing_id})
-            return None if row is None else str(row[0])
+            return self._raw.first_value("status", {"mailing_id": mailing_id})
         status = self.connection.execute(self._status, {"mailing_id": mailing_id}).scalar()
         if not self.postgres:
             self.connection.commit()  # end the read so the next one sees other workers' writes
@@ -428,14 +412,4 @@ class LedgerWriter:
         try:
             self.flush()
         finally:
-            if self._raw is not None:
-                self._raw.close()
             self.connection.close()
-
-
-def _compiled(statement: ClauseElement, dialect: Any) -> tuple[str, dict[str, object]]:
-    """A statement's SQL for the driver, and the values SQLAlchemy bound as literals."""
-    compiled = statement.compile(dialect=dialect)
-    fixed = {name: value.value if isinstance(value, Enum) else value
-             for name, value in compiled.params.items() if value is not None}
-    return str(compiled), fixed
