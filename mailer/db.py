@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Dialect, MetaData, event
+from sqlalchemy import DateTime, Dialect, MetaData, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -67,3 +67,20 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+_NO_SORT = text("SET LOCAL enable_sort = off")
+
+
+def read_in_index_order() -> None:
+    """On PostgreSQL, turn sorting off for the session's current transaction.
+
+    For the keyset reads that must walk an index in order and stop after a page (the ledger's
+    claims, the freeze's audience pages). The planner prefers to read every matching row and
+    sort them whenever its statistics say the table is small — true of ``deliveries`` and
+    ``list_members`` right after a freeze or an import, long before autovacuum analyzes them —
+    and then each page costs as much as the whole rest of the table. Without sorting it has one
+    sensible plan left, the index in order. SQLite plans these in index order already.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_NO_SORT)

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from mailer.contacts.filtering import conditions, in_lists_condition, suppressed_condition
 from mailer.contacts.models import Contact, Segment
 from mailer.contacts.segments import filter_of
-from mailer.db import db, utcnow
+from mailer.db import db, read_in_index_order, utcnow
 from mailer.dispatch.models import Delivery, DeliveryStatus, Mailing
 from mailer.dispatch.window import next_start
 from mailer.releases.languages import Resolution, resolve_language
@@ -84,6 +84,7 @@ def keyset_pages(page_after: Callable[[int], Select], start_after: int = 0) -> I
     contacts past id ``last``; each page is ordered by contact id and limited."""
     last = start_after
     while True:
+        read_in_index_order()  # each page in contact order from the cursor, never the rest sorted
         page = db.session.execute(page_after(last).order_by(Contact.id).limit(CHUNK)).all()
         if not page:
             return

@@ -33,13 +33,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     update,
 )
 
 from mailer.contacts.models import Suppression
 from mailer.contacts.validation import email_hash
-from mailer.db import db, utcnow
+from mailer.db import db, read_in_index_order, utcnow
 from mailer.dispatch.models import (
     CLAIMABLE_STATUSES,
     OPEN_STATUSES,
@@ -82,16 +81,14 @@ def claim_batch(mailing_id: int, worker: str, size: int, now: datetime | None = 
     It is only a hint: when the rows past it run short the claim reads from the start again,
     where a released or recovered row may wait.
 
-    Both parts must be index reads in order, stopped after ``size`` rows. PostgreSQL's planner
-    prefers to read every matching row and sort them whenever it believes the mailing small —
-    which it does for the whole first run, since a freeze grows the table far faster than
-    autovacuum analyzes it (the first 30,000-recipient mailing took 8–50 ms per claim so, for
-    0.8 ms in order). So the claim's transaction turns sorting off.
+    Both parts must be index reads in order, stopped after ``size`` rows: the claim's
+    transaction turns sorting off (:func:`mailer.db.read_in_index_order`; on the statistics of
+    a table a freeze just grew, the first 30,000-recipient mailing took 8–50 ms per claim, for
+    0.8 ms in order).
     """
     now = now or utcnow()
+    read_in_index_order()
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_NO_SORT)
     claim = {"claim_mailing": mailing_id, "worker": worker, "now": now}
     if ids is not None:
         rows = _claim(connection, _claim_statement(select(Delivery.id).where(
@@ -126,7 +123,6 @@ def _claim_statement(due: Select[Any]) -> Update:
 
 # Built once: the claim runs for every batch of every mailing, and building the expressions
 # cost more client time than the statements' round trips.
-_NO_SORT = text("SET LOCAL enable_sort = off")
 _CLAIM_RETRIES = _claim_statement(select(Delivery.id).where(
     Delivery.mailing_id == bindparam("claim_mailing"),
     Delivery.next_attempt_at <= bindparam("now", type_=Delivery.next_attempt_at.type),
