@@ -84,7 +84,8 @@ def write_hits(hits: Sequence[Hit], scanner_window: timedelta) -> Written:
         return result
     ids = sorted({hit.delivery_id for hit in hits})
     deliveries = {row.id: row for row in db.session.execute(
-        select(Delivery.id, Delivery.mailing_id, Delivery.sent_at, Delivery.claimed_at)
+        select(Delivery.id, Delivery.mailing_id, Delivery.sent_at, Delivery.claimed_at,
+               Delivery.email)
         .where(Delivery.id.in_(ids), Delivery.is_test.is_(False)))}
     links = _link_ids({(deliveries[h.delivery_id].mailing_id, h.url) for h in hits
                        if h.url is not None and h.delivery_id in deliveries})
@@ -103,7 +104,9 @@ def write_hits(hits: Sequence[Hit], scanner_window: timedelta) -> Written:
         link_id = links.get((delivery.mailing_id, hit.url)) if hit.url is not None else None
         events.append({"delivery_id": hit.delivery_id, "mailing_id": delivery.mailing_id,
                        "kind": hit.kind, "link_id": link_id, "at": at, "scanner": scanner,
-                       "user_agent": hit.user_agent[:255]})
+                       # An erased journalist's delivery has no address left: their old
+                       # mail still counts in the figures, but nothing about the reader is kept.
+                       "user_agent": hit.user_agent[:255] if delivery.email else ""})
         fold = folds.setdefault(hit.delivery_id, _Fold(delivery.mailing_id))
         if hit.kind == HitKind.OPEN:
             if scanner:

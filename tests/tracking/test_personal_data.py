@@ -269,6 +269,15 @@ def test_erasure_clears_the_address_everywhere_and_keeps_the_figures(
         assert [(s.email_hash, s.bounces) for s in db.session.scalars(select(BounceScore))] \
             == [(s.email_hash, s.bounces) for s in scores] != []
 
+    # Their old mail opened after the erasure still counts, and keeps nothing about the reader.
+    client.get(_path(app, links(app).open_url(sent.ref())), headers={"User-Agent": BROWSER})
+    assert flush_hits(app) == 1
+    with app.app_context():
+        engagement = db.session.get(DeliveryEngagement, sent.delivery_id)
+        assert engagement is not None and engagement.opens == 3
+        assert {e.user_agent for e in db.session.scalars(
+            select(TrackingEvent).where(TrackingEvent.delivery_id == sent.delivery_id))} == {""}
+
 
 @pytest.mark.parametrize("spelling", ["ERASE.ME@пример.испытание",
                                       "erase.me@xn--e1afmkfd.xn--80akhbyknj4f"])
