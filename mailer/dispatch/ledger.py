@@ -29,6 +29,7 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
+    case,
     exists,
     func,
     or_,
@@ -321,8 +322,11 @@ class LedgerWriter:
         self._done = (
             update(Delivery)
             .where(Delivery.id == bindparam("done_id"))
+            # An address erased while its message was in flight stays erased: servers quote
+            # the recipient in their replies.
             .values(status=bindparam("done_status"), smtp_code=bindparam("code"),
-                    smtp_reply=bindparam("reply"), next_attempt_at=bindparam("next_at"),
+                    smtp_reply=case((Delivery.email == "", ""), else_=bindparam("reply")),
+                    next_attempt_at=bindparam("next_at"),
                     sent_at=func.coalesce(bindparam("done_sent_at", type_=Delivery.sent_at.type),
                                           Delivery.sent_at),
                     claimed_by="")

@@ -131,3 +131,33 @@ def test_sending_writes_heap_only_updates_on_postgresql(app: Flask) -> None:
         db.session.remove()
     assert updates >= 3 * recipients
     assert heap_only >= 0.8 * updates, (updates, heap_only)
+
+
+def test_an_address_erased_in_flight_gets_no_reply_quoting_it(app: Flask) -> None:
+    from mailer.db import db, utcnow
+    from mailer.dispatch import ledger
+    from mailer.dispatch.ledger import LedgerWriter, Outcome
+    from mailer.dispatch.models import Delivery, DeliveryStatus
+
+    mailing_id = sending_mailing(app, 2)
+    with app.app_context():
+        first, second = ledger.claim_batch(mailing_id, "w1", 2)
+        writer = LedgerWriter()
+        try:
+            for delivery in (first, second):
+                assert writer.start(delivery.id, delivery.email, now=utcnow())
+                if delivery is first:  # the journalist is erased while the message is in flight
+                    db.session.execute(db.update(Delivery).where(Delivery.id == first.id)
+                                       .values(email="", contact_id=None))
+                    db.session.commit()
+                writer.record(Outcome(delivery.id, DeliveryStatus.SENT, 250,
+                                      f"2.0.0 Ok: queued for <{delivery.email}>",
+                                      sent_at=utcnow()))
+        finally:
+            writer.close()
+        db.session.expire_all()
+        rows = {d.id: d for d in db.session.scalars(
+            select(Delivery).where(Delivery.id.in_([first.id, second.id])))}
+        db.session.remove()
+    assert (rows[first.id].status, rows[first.id].smtp_reply) == ("sent", "")
+    assert rows[second.id].smtp_reply == f"2.0.0 Ok: queued for <{second.email}>"
