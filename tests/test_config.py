@@ -102,4 +102,4 @@ def test_sending_settings_are_read(tmp_path: Path) -> None:
     config = settings.flask_config()
     assert config["MAILER_RATE"] == "600/min:20"
     assert config["MAILER_DISPATCH_CONCURRENCY"] == 4
-    assert config["MAILER_BATCH_SIZE"] == 100
+    assert config["MAILER_BATCH_SIZE"] == 250

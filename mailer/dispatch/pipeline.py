@@ -50,7 +50,7 @@ class Composer(Protocol):
 class SendPolicy:
     """How a worker paces and retries (from the app's settings)."""
 
-    batch_size: int = 100
+    batch_size: int = 250
     check_every: int = 20
     retry_base: float = 60.0
     retry_cap: float = 6 * 3600.0

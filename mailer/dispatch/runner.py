@@ -52,7 +52,7 @@ def send_policy() -> SendPolicy:
             domain, _, spec = item.partition("=")
             domains[domain.strip().lower()] = Rate.parse(spec)
     return SendPolicy(
-        batch_size=int(config.get("MAILER_BATCH_SIZE", 100)),
+        batch_size=int(config.get("MAILER_BATCH_SIZE", 250)),
         retry_base=float(config.get("MAILER_RETRY_BASE_SECONDS", 60)),
         retry_cap=float(config.get("MAILER_RETRY_MAX_SECONDS", 6 * 3600)),
         max_attempts=int(config.get("MAILER_MAX_ATTEMPTS", 8)),
